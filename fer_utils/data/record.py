@@ -1,0 +1,109 @@
+"""The one in-memory record every loader returns, the loaders' error type and their skip log."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+PER_SAMPLE = ("images", "labels", "names", "votes", "subjects", "sequences", "aus",
+              "videos", "frames", "va")
+
+
+class DataError(ValueError):
+    """Bad input data. The message names the file (and line) and says what was expected."""
+
+
+@dataclass(frozen=True)
+class Skip:
+    """One input item a loader did not turn into a sample, and why (never dropped silently)."""
+    file: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class FaceData:
+    """One split of one dataset, fully in memory.
+
+    Every per-sample field has the same first dimension N; fields a dataset does not have are None.
+
+    images:    (N, H, W) uint8 grayscale (the book uses 48 x 48)
+    labels:    (N,) int64 index into ``class_names``, -1 where the sample is unlabelled
+    names:     (N,) str, the file name (FER+: ``fer0000000.png``) or ``video/frame`` id
+    votes:     (N, 10) int64 FER+ crowd votes (8 emotions, unknown, NF)
+    subjects, sequences: (N,) str, CK+ subject ``S010`` and sequence ``S010_004``
+    aus:       (N, len(au_names)) int8 action-unit labels (1 present, 0 absent, -1 unknown)
+    videos:    (N,) str, frames: (N,) int64 for video datasets (Aff-Wild2)
+    va:        (N, 2) float32 valence, arousal; NaN where the annotation is invalid
+    skipped:   every input item that did not become a sample, with file, line and reason
+    """
+    images: np.ndarray
+    labels: np.ndarray
+    names: np.ndarray
+    class_names: tuple[str, ...]
+    dataset: str
+    split: str
+    source: str
+    votes: np.ndarray | None = None
+    subjects: np.ndarray | None = None
+    sequences: np.ndarray | None = None
+    aus: np.ndarray | None = None
+    au_names: tuple[str, ...] | None = None
+    videos: np.ndarray | None = None
+    frames: np.ndarray | None = None
+    va: np.ndarray | None = None
+    skipped: list[Skip] = field(default_factory=list)
+
+    def __post_init__(self):
+        n = len(self.images)
+        for name in PER_SAMPLE:
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise ValueError(f"FaceData.{name} has {len(value)} rows, images has {n}")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def subset(self, index) -> "FaceData":
+        """The samples at ``index`` (integer array or boolean mask), all per-sample fields kept aligned."""
+        index = np.asarray(index)
+        changes = {name: getattr(self, name)[index] for name in PER_SAMPLE
+                   if getattr(self, name) is not None}
+        return dataclasses.replace(self, **changes, skipped=list(self.skipped))
+
+    def with_labels(self, labels: np.ndarray, class_names=None) -> "FaceData":
+        """A copy with other labels (e.g. mapped to another label space, or noisy training labels)."""
+        labels = np.asarray(labels, dtype=np.int64)
+        return dataclasses.replace(self, labels=labels,
+                                   class_names=tuple(class_names or self.class_names))
+
+    def class_counts(self) -> dict[str, int]:
+        counts = np.bincount(self.labels[self.labels >= 0], minlength=self.num_classes)
+        return {c: int(k) for c, k in zip(self.class_names, counts)}
+
+    def summary(self) -> str:
+        """One paragraph: size, labelled/unlabelled counts, class counts and skips."""
+        unl = int((self.labels < 0).sum())
+        lines = [f"{self.dataset} {self.split}: {len(self)} images {self.images.shape[1:]} from {self.source}",
+                 f"  labelled {len(self) - unl}, unlabelled {unl}",
+                 "  " + ", ".join(f"{c} {k}" for c, k in self.class_counts().items())]
+        if self.skipped:
+            reasons: dict[str, int] = {}
+            for s in self.skipped:
+                key = s.reason.split(":")[0]
+                reasons[key] = reasons.get(key, 0) + 1
+            lines.append(f"  skipped {len(self.skipped)}: " +
+                         "; ".join(f"{k} ({v})" for k, v in reasons.items()))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<FaceData {self.dataset}/{self.split} n={len(self)} classes={self.num_classes} skipped={len(self.skipped)}>"

@@ -1,0 +1,223 @@
+"""Label protocols, in one place and by class NAME: label spaces, FER+ majority labels, noisy labels, splits.
+
+Every mapping between datasets goes through class names (``map_labels``), never through indices,
+because each dataset orders its classes differently.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# --------------------------------------------------------------------------- label spaces
+FERPLUS_CLASSES = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
+FERPLUS_VOTE_COLUMNS = FERPLUS_CLASSES + ("unknown", "NF")
+ABAW_CLASSES = ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise", "other")
+CKPLUS_CLASSES = ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise")
+RAFDB_CLASSES = ("surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutral")  # files: 1..7
+AFFECTNET_CLASSES = ("neutral", "happiness", "sadness", "surprise", "fear", "disgust", "anger", "contempt")
+AFFECTNET_EXCLUDED = {8: "none", 9: "uncertain", 10: "non-face"}
+FER2013_CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral")
+ABAW_AUS = ("AU1", "AU2", "AU4", "AU6", "AU7", "AU10", "AU12", "AU15", "AU23", "AU24", "AU25", "AU26")
+
+ALIASES = {"happy": "happiness", "sad": "sadness", "angry": "anger", "anger": "anger", "surprised": "surprise",
+           "fearful": "fear", "disgusted": "disgust", "contemptuous": "contempt"}
+
+
+def canonical(name: str) -> str:
+    """The book's spelling of a class name: lower case, 'happy' -> 'happiness', 'sad' -> 'sadness'..."""
+    key = name.strip().lower()
+    return ALIASES.get(key, key)
+
+
+def class_index_map(src: tuple[str, ...], dst: tuple[str, ...], other: str | None = "contempt") -> np.ndarray:
+    """For each class of ``src``, its index in ``dst`` (-1 where ``dst`` has no such class).
+
+    ``other``: the class that plays ABAW's 'other' when one space has 'other' and the other does not
+    (the book maps FER+ contempt to ABAW Other). ``None`` maps nothing to 'other'.
+    """
+    src_c = [canonical(c) for c in src]
+    dst_c = [canonical(c) for c in dst]
+    out = np.full(len(src_c), -1, dtype=np.int64)
+    for i, name in enumerate(src_c):
+        if name in dst_c:
+            out[i] = dst_c.index(name)
+        elif other is not None and name == other and "other" in dst_c:
+            out[i] = dst_c.index("other")
+        elif other is not None and name == "other" and other in dst_c:
+            out[i] = dst_c.index(other)
+    return out
+
+
+def map_labels(labels, src: tuple[str, ...], dst: tuple[str, ...], other: str | None = "contempt") -> np.ndarray:
+    """Map integer labels from label space ``src`` to ``dst`` by class name; -1 stays -1.
+
+    Labels whose class ``dst`` lacks become -1 (e.g. FER+ neutral -> CK+): count them with ``(out < 0)``.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    if labels.size and (labels.max() >= len(src) or labels.min() < -1):
+        raise ValueError(f"labels must lie in -1..{len(src) - 1} for the source space {src}")
+    table = np.append(class_index_map(src, dst, other), -1)  # index -1 -> last entry -> -1
+    return table[labels]
+
+
+# --------------------------------------------------------------------------- FER+ votes
+def majority_labels(votes) -> np.ndarray:
+    """FER+ majority label over the 8 emotion votes; -1 where unknown + NF outvote every emotion.
+
+    votes: (N, 10) counts in FERPLUS_VOTE_COLUMNS order. Ties go to the first class in FER+ order.
+    Returns (N,) int64 in 0..7 or -1 (the image joins the unlabelled pool, like ABAW's -1 frames).
+    """
+    votes = np.asarray(votes)
+    emotion = votes[:, :8]
+    top = emotion.max(axis=1)
+    labels = emotion.argmax(axis=1).astype(np.int64)
+    labels[votes[:, 8] + votes[:, 9] > top] = -1
+    return labels
+
+
+def single_annotator_labels(votes, seed: int) -> np.ndarray:
+    """One annotator's label per image: a vote drawn (seeded) from its 8 emotion votes.
+
+    The probability of class c is votes[c] / sum of emotion votes: real per-image crowd noise.
+    Images with no emotion vote get -1. Returns (N,) int64.
+    """
+    emotion = np.asarray(votes)[:, :8].astype(np.float64)
+    total = emotion.sum(axis=1)
+    rng = np.random.default_rng(seed)
+    u = rng.random(len(emotion)) * total
+    labels = (np.cumsum(emotion, axis=1) > u[:, None]).argmax(axis=1).astype(np.int64)
+    labels[total == 0] = -1
+    return labels
+
+
+def plurality_disagreement(votes, labels) -> float:
+    """Fraction of labelled images whose label is not among the tied top emotion classes of its votes.
+
+    This is how the data README measures single-annotator noise (about 0.21 on train).
+    """
+    emotion = np.asarray(votes)[:, :8]
+    labels = np.asarray(labels)
+    keep = (labels >= 0) & (majority_labels(votes) >= 0)
+    top = emotion.max(axis=1)
+    hit = emotion[np.arange(len(labels)), np.clip(labels, 0, 7)] == top
+    return float(1.0 - hit[keep].mean())
+
+
+# --------------------------------------------------------------------------- synthetic noise
+@dataclass
+class NoiseReport:
+    """Realised label noise: ``rate`` = fraction of labelled samples whose label changed;
+    ``matrix[i, j]`` = P(noisy = j | clean = i) (rows of classes with no sample are zero)."""
+    rate: float
+    matrix: np.ndarray
+    counts: np.ndarray
+
+    def table(self, class_names):
+        import pandas as pd
+        return pd.DataFrame(self.matrix, index=class_names, columns=class_names)
+
+
+def noise_report(clean, noisy, num_classes: int) -> NoiseReport:
+    clean = np.asarray(clean)
+    noisy = np.asarray(noisy)
+    keep = (clean >= 0) & (noisy >= 0)
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (clean[keep], noisy[keep]), 1)
+    rows = counts.sum(axis=1, keepdims=True)
+    matrix = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
+    rate = float((clean[keep] != noisy[keep]).mean()) if keep.any() else 0.0
+    return NoiseReport(rate, matrix, counts)
+
+
+def symmetric_noise(labels, rate: float, num_classes: int, seed: int) -> np.ndarray:
+    """Symmetric noise: exactly round(rate * n) labelled samples get a uniformly drawn *other* class.
+
+    labels: (N,) with -1 for unlabelled (kept). Returns a new (N,) int64 array.
+    """
+    if not 0 <= rate <= 1:
+        raise ValueError(f"rate must be in [0, 1], got {rate}")
+    labels = np.asarray(labels, dtype=np.int64).copy()
+    rng = np.random.default_rng(seed)
+    idx = np.flatnonzero(labels >= 0)
+    flip = rng.choice(idx, size=int(round(rate * len(idx))), replace=False)
+    shift = rng.integers(1, num_classes, size=len(flip))  # never 0: the class always changes
+    labels[flip] = (labels[flip] + shift) % num_classes
+    return labels
+
+
+FERPLUS_CONFUSIONS = {"neutral": "sadness", "happiness": "neutral", "surprise": "fear", "sadness": "neutral",
+                      "anger": "disgust", "disgust": "anger", "fear": "surprise", "contempt": "neutral"}
+
+
+def class_flip_noise(labels, rate: float, class_names: tuple[str, ...], seed: int,
+                     flips: dict[str, str] | None = None) -> np.ndarray:
+    """Class-dependent (asymmetric) noise: in each class, exactly round(rate * n_c) samples are relabelled
+    to that class's confusion partner ``flips[name]`` (default: plausible FER confusions by name)."""
+    if not 0 <= rate <= 1:
+        raise ValueError(f"rate must be in [0, 1], got {rate}")
+    flips = FERPLUS_CONFUSIONS if flips is None else flips
+    names = [canonical(c) for c in class_names]
+    labels = np.asarray(labels, dtype=np.int64).copy()
+    rng = np.random.default_rng(seed)
+    out = labels.copy()
+    for c, name in enumerate(names):
+        if name not in flips:
+            continue
+        target = canonical(flips[name])
+        if target not in names:
+            raise ValueError(f"flips[{name!r}] = {target!r} is not a class of {class_names}")
+        idx = np.flatnonzero(labels == c)
+        pick = rng.choice(idx, size=int(round(rate * len(idx))), replace=False)
+        out[pick] = names.index(target)
+    return out
+
+
+# --------------------------------------------------------------------------- splits
+def labelled_fraction_split(labels, fraction: float, seed: int, min_per_class: int = 1):
+    """Semi-supervised split: keep round(fraction * n_c) (at least ``min_per_class``) labelled samples of
+    every class c, drawn with a seed; everything else (and every -1 sample) is unlabelled.
+
+    Returns (labelled_idx, unlabelled_idx), sorted int64 arrays that partition range(N).
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for c in np.unique(labels[labels >= 0]):
+        idx = np.flatnonzero(labels == c)
+        n = min(len(idx), max(min_per_class, int(round(fraction * len(idx)))))
+        chosen.append(rng.choice(idx, size=n, replace=False))
+    labelled = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64)
+    mask = np.zeros(len(labels), bool)
+    mask[labelled] = True
+    return labelled.astype(np.int64), np.flatnonzero(~mask).astype(np.int64)
+
+
+def stratified_holdout(labels, fraction: float, seed: int):
+    """Hold out ``fraction`` of each class (e.g. the 10% validation split of paper 003).
+    Returns (keep_idx, holdout_idx)."""
+    holdout, keep = labelled_fraction_split(labels, fraction, seed, min_per_class=0)
+    return keep, holdout
+
+
+def subject_kfold(subjects, k: int = 10, seed: int = 0) -> np.ndarray:
+    """Subject-independent k-fold assignment (the CK+ protocol): every subject's images share one fold.
+
+    Subjects are placed largest first (ties in seeded random order) into the fold with the fewest images,
+    so folds are balanced in images. Returns (N,) int64 fold ids in 0..k-1.
+    """
+    subjects = np.asarray(subjects)
+    names, inverse, sizes = np.unique(subjects, return_inverse=True, return_counts=True)
+    if k < 2 or k > len(names):
+        raise ValueError(f"k must be in 2..{len(names)} (the number of subjects), got {k}")
+    rng = np.random.default_rng(seed)
+    order = sorted(rng.permutation(len(names)), key=lambda s: -sizes[s])
+    load = np.zeros(k, np.int64)
+    fold_of = np.zeros(len(names), np.int64)
+    for s in order:
+        f = int(np.argmin(load))
+        fold_of[s] = f
+        load[f] += sizes[s]
+    return fold_of[inverse]
