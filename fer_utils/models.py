@@ -1,0 +1,82 @@
+"""Backbones adapted to 48 x 48 grayscale faces, all with the same interface.
+
+``model(x)`` gives logits; ``model(x, return_features=True)`` gives ``(logits, features, maps)`` where
+``features`` (N, D) is the pooled penultimate feature and ``maps`` (N, D, h, w) the last conv feature maps
+(for class attention maps and temporal encoders). Input: (N, 1, 48, 48) float, normalised.
+
+The stems are changed for 48-px inputs: the first convolution becomes 3 x 3 with stride 1 and the
+ImageNet max-pool is removed, so ResNets end at 6 x 6 maps (as CIFAR ResNets do at 32 px). No pretrained
+weights are loaded (none can be downloaded here); ``load_backbone`` reads a checkpoint the book trained.
+"""
+from __future__ import annotations
+
+import torch
+import torchvision
+from torch import nn
+
+ARCHS = ("resnet18", "resnet50", "resnet152", "mobilenet_v2", "densenet121", "densenet201",
+         "regnet_y_400mf", "regnet_y_800mf")
+
+
+def _conv3x3(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, conv.out_channels, 3, stride=1, padding=1, bias=conv.bias is not None)
+
+
+def build_backbone(arch: str, in_channels: int = 1) -> tuple[nn.Module, int]:
+    """A torchvision architecture adapted to 48 x 48 inputs, as (module giving (N, D, h, w) maps, D)."""
+    if arch not in ARCHS:
+        raise ValueError(f"arch={arch!r}: expected one of {', '.join(ARCHS)}")
+    net = getattr(torchvision.models, arch)(weights=None)
+    if arch.startswith("resnet"):
+        net.conv1 = _conv3x3(net.conv1, in_channels)
+        net.maxpool = nn.Identity()
+        body = nn.Sequential(net.conv1, net.bn1, net.relu, net.layer1, net.layer2, net.layer3, net.layer4)
+        return body, net.fc.in_features
+    if arch == "mobilenet_v2":
+        net.features[0][0] = _conv3x3(net.features[0][0], in_channels)
+        return net.features, net.last_channel
+    if arch.startswith("densenet"):
+        net.features.conv0 = _conv3x3(net.features.conv0, in_channels)
+        net.features.pool0 = nn.Identity()
+        return nn.Sequential(net.features, nn.ReLU(inplace=True)), net.classifier.in_features
+    net.stem[0] = _conv3x3(net.stem[0], in_channels)  # regnet
+    return nn.Sequential(net.stem, net.trunk_output), net.fc.in_features
+
+
+class FERNet(nn.Module):
+    """Backbone + global average pooling + dropout + linear classifier."""
+
+    def __init__(self, num_classes: int, arch: str = "resnet18", in_channels: int = 1, dropout: float = 0.0):
+        super().__init__()
+        self.arch = arch
+        self.backbone, self.feature_dim = build_backbone(arch, in_channels)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(self.feature_dim, num_classes)
+
+    def forward(self, x: torch.Tensor, return_features: bool = False):
+        maps = self.backbone(x)                 # (N, D, h, w)
+        features = maps.mean(dim=(2, 3))        # (N, D)
+        logits = self.fc(self.dropout(features))
+        return (logits, features, maps) if return_features else logits
+
+
+def build_model(arch: str = "resnet18", num_classes: int = 8, in_channels: int = 1, dropout: float = 0.0) -> FERNet:
+    """The book's models: ``build_model("resnet18", 8)`` is the common ResNet-18 backbone."""
+    return FERNet(num_classes, arch, in_channels, dropout)
+
+
+def class_attention_maps(maps: torch.Tensor, fc_weight: torch.Tensor) -> torch.Tensor:
+    """Class activation maps M[n, c] = sum_d W[c, d] F[n, d] (CAM; the fc weight is detached, as in EAC).
+
+    maps: (N, D, h, w) last conv features; fc_weight: (C, D). Returns (N, C, h, w).
+    """
+    return torch.einsum("ndhw,cd->nchw", maps, fc_weight.detach())
+
+
+def load_backbone(model: FERNet, state_dict: dict, strict: bool = True) -> FERNet:
+    """Load backbone weights from another FERNet's state dict (the classifier is left as initialised)."""
+    backbone = {k[len("backbone."):]: v for k, v in state_dict.items() if k.startswith("backbone.")}
+    if not backbone:
+        raise ValueError("state_dict holds no 'backbone.*' weights")
+    model.backbone.load_state_dict(backbone, strict=strict)
+    return model
