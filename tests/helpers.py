@@ -53,3 +53,29 @@ def write_ferplus_fixture(src_root: Path, out: Path, per_split: int = 6):
                                             + "\n".join(new_rows) + "\n")
     (csv_dir / "fer2013.csv").write_text("emotion,pixels,Usage\n" + "\n".join(old_rows) + "\n")
     return out / "folders", csv_dir
+
+
+class TinyNet:
+    """A small CNN with the FERNet interface (logits, or (logits, features, maps)), so engine tests run
+    in seconds on a CPU; the book's ResNet-18 is tested separately for shapes."""
+
+    def __new__(cls, num_classes: int = 8):
+        import torch
+        from torch import nn
+
+        class _Tiny(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.backbone = nn.Sequential(nn.Conv2d(1, 16, 3, 2, 1), nn.BatchNorm2d(16), nn.ReLU(),
+                                              nn.Conv2d(16, 32, 3, 2, 1), nn.BatchNorm2d(32), nn.ReLU())
+                self.dropout = nn.Dropout(0.2)
+                self.fc = nn.Linear(32, num_classes)
+
+            def forward(self, x, return_features=False):
+                maps = self.backbone(x)
+                features = maps.mean(dim=(2, 3))
+                logits = self.fc(self.dropout(features))
+                return (logits, features, maps) if return_features else logits
+
+        torch.manual_seed(0)
+        return _Tiny()

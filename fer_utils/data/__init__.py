@@ -8,6 +8,7 @@ from .ferplus import load_ferplus, load_ferplus_csv
 from .io import resolve_root
 from .rafdb import load_rafdb
 from .record import DataError, FaceData, Skip
+from .sampling import ClassBalancedSampler, class_balanced_batches
 
-__all__ = ["DataError", "FaceData", "Skip", "load_abaw", "load_affectnet", "load_ckplus", "load_ferplus",
+__all__ = ["ClassBalancedSampler", "class_balanced_batches", "DataError", "FaceData", "Skip", "load_abaw", "load_affectnet", "load_ckplus", "load_ferplus",
            "load_ferplus_csv", "load_rafdb", "resolve_root"]

@@ -1,0 +1,15 @@
+"""Loss functions. Each paper's losses are added here as one function per equation (docstring: paper,
+equation, shapes). A training loss plugs into ``fer_utils.train.fit`` as ``loss_fn(outputs, batch, epoch)``
+returning a scalar or ``(scalar, {name: value})`` of the terms to log."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def supervised_ce(outputs: torch.Tensor, batch: dict, epoch: int) -> torch.Tensor:
+    """Plain cross-entropy on the batch labels; samples labelled -1 (unlabelled) are ignored.
+
+    outputs: (B, C) logits; batch["y"]: (B,) int64.
+    """
+    return F.cross_entropy(outputs, batch["y"], ignore_index=-1)

@@ -1,0 +1,275 @@
+"""The one training engine every notebook uses.
+
+The data lives on the device as uint8 (``DeviceData``); each step gathers a batch of indices, builds the
+augmented views on the device, runs ``forward_fn(model, batch)`` and ``loss_fn(outputs, batch, epoch)``,
+and takes an optimiser step. A paper's method is just its loss (and, if it needs several views or
+networks, its forward); its step then reads like its equations::
+
+    result = fit(model, train, valid, supervised_ce, TrainConfig(epochs=30), ckpt_dir="runs/x")
+
+On CUDA: bf16 autocast and channels_last, optional ``torch.compile``; on CPU: fp32. Every epoch is a
+function of (state at its start, seed, epoch): the batch order, the augmentation and dropout are drawn
+from generators seeded by (seed, epoch). With a checkpoint written atomically after each epoch, a run
+killed at any point and restarted gives exactly the uninterrupted result (tested on CPU).
+Model selection uses the validation split only; the test split is never seen during training.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import augment as A
+from .data.sampling import class_balanced_batches, plain_batches
+from .metrics import accuracy, macro_f1
+from .schedules import lr_factor
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 5e-4
+    weight_decay: float = 1e-4
+    optimizer: str = "adam"            # "adam" | "sgd" (momentum, Nesterov)
+    momentum: float = 0.9
+    schedule: str = "cosine"           # "cosine" (per step) | "exp" (lr_gamma per epoch) | "none"
+    lr_gamma: float = 0.95
+    sampler: str = "plain"             # "plain" (shuffled, drop-last) | "balanced" (equal per class)
+    steps_per_epoch: int | None = None  # None: one pass over the training data
+    views: tuple[str, ...] = ("weak",)  # views each batch carries: "plain", "weak", "strong"
+    strong_ops: int = 2                 # RandAugment ops of the strong view
+    erasing: bool = False               # random erasing on the weak and strong views
+    eval_batch_size: int = 1024
+    compile: bool = False
+    amp: bool = True                    # bf16 autocast (CUDA only)
+    seed: int = 0
+    device: str = "auto"                # "auto" = cuda if available, else cpu
+
+    def resolved_device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+
+@dataclass
+class DeviceData:
+    """A split held on the device: images (N, H, W) uint8, labels (N,) int64 (-1 = unlabelled), and any
+    per-sample tensors in ``extra`` (e.g. votes, sample weights); batches carry them under their names."""
+    images: torch.Tensor
+    labels: torch.Tensor
+    extra: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    @classmethod
+    def from_record(cls, record, device, labels=None, **extra) -> "DeviceData":
+        device = torch.device(device)
+        y = record.labels if labels is None else labels
+        return cls(torch.as_tensor(record.images).to(device), torch.as_tensor(np.asarray(y), dtype=torch.long).to(device),
+                   {k: torch.as_tensor(np.asarray(v)).to(device) for k, v in extra.items()})
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+@dataclass
+class FitResult:
+    model: torch.nn.Module          # with the best validation weights loaded
+    history: list[dict]             # one dict per epoch
+    best_epoch: int
+    best_score: float
+    train_seconds: float
+    images_per_s: float
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators (model initialisation uses torch's)."""
+    import random
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def default_forward(model, batch: dict):
+    return model(batch["x"])
+
+
+def _epoch_generator(device: torch.device, seed: int, epoch: int) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(seed * 1_000_003 + epoch)
+
+
+def make_batch(data: DeviceData, idx: torch.Tensor, cfg: TrainConfig, gen: torch.Generator,
+               channels_last: bool = False) -> dict:
+    """The batch dict: index, y, extra per-sample tensors, and the requested normalised views.
+    ``x`` is the first view in ``cfg.views``."""
+    raw = A.to_float(data.images[idx])
+    batch = {"index": idx, "y": data.labels[idx], **{k: v[idx] for k, v in data.extra.items()}}
+    for view in cfg.views:
+        if view == "plain":
+            x = raw
+        elif view == "weak":
+            x = A.weak(raw, gen)
+        elif view == "strong":
+            x = A.strong(raw, gen, cfg.strong_ops)
+        else:
+            raise ValueError(f"views: unknown view {view!r} (expected 'plain', 'weak' or 'strong')")
+        if cfg.erasing and view != "plain":
+            x = A.random_erasing(x, gen)
+        x = A.normalize(x)
+        batch[view] = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    batch["x"] = batch[cfg.views[0]]
+    return batch
+
+
+@torch.no_grad()
+def predict(model, images: torch.Tensor, batch_size: int = 1024, amp: bool = True,
+            forward: Callable | None = None) -> torch.Tensor:
+    """Logits (N, C) float32 for uint8 images (N, H, W) on the model's device, in eval mode, no augmentation.
+    ``forward(model, x)`` may pick the logits out of a model with several outputs."""
+    was_training = model.training
+    model.eval()
+    device = images.device
+    use_amp = amp and device.type == "cuda"
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = A.normalize(A.to_float(images[start:start + batch_size]))
+        if device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            logits = forward(model, x) if forward else model(x)
+        if isinstance(logits, (tuple, list)):
+            logits = logits[0]
+        out.append(logits.float())
+    model.train(was_training)
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+def evaluate(model, data: DeviceData, num_classes: int, batch_size: int = 1024, forward=None) -> dict:
+    """Macro F1 and accuracy on the labelled samples of ``data`` (model selection uses the valid split)."""
+    logits = predict(model, data.images, batch_size, forward=forward)
+    y = data.labels.cpu().numpy()
+    pred = logits.argmax(1).cpu().numpy()
+    keep = y >= 0
+    return {"macro_f1": macro_f1(y[keep], pred[keep], num_classes), "accuracy": accuracy(y[keep], pred[keep])}
+
+
+def _save_atomic(obj, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, loss_fn: Callable,
+        cfg: TrainConfig, *, num_classes: int | None = None, forward_fn: Callable = default_forward,
+        eval_forward: Callable | None = None, param_groups: list[dict] | None = None,
+        on_epoch_end: Callable | None = None, ckpt_dir=None, progress: bool = True,
+        on_step: Callable | None = None) -> FitResult:
+    """Train ``model`` on ``train`` and select the epoch with the best validation macro F1.
+
+    loss_fn(outputs, batch, epoch) -> loss or (loss, {term: value}); forward_fn(model, batch) -> outputs.
+    param_groups: optimiser groups (e.g. another lr for the classifier), default all parameters.
+    on_epoch_end(model, epoch, record) may add entries to the epoch's history record (e.g. thresholds).
+    ckpt_dir: where ``last.pt`` is written after every epoch and resumed from. Returns a FitResult.
+    """
+    device = cfg.resolved_device()
+    cuda = device.type == "cuda"
+    model.to(device)
+    if cuda:
+        model.to(memory_format=torch.channels_last)
+    num_classes = num_classes or int(train.labels.max()) + 1
+    groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    for g in groups:
+        g.setdefault("lr", cfg.lr)
+        g["base_lr"] = g["lr"]
+    if cfg.optimizer == "adam":
+        opt = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    elif cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay)
+    else:
+        raise ValueError(f"optimizer={cfg.optimizer!r}: expected 'adam' or 'sgd'")
+    step_model = torch.compile(model) if cfg.compile else model
+    labelled = int((train.labels >= 0).sum()) if cfg.sampler == "balanced" else len(train)
+    steps = cfg.steps_per_epoch or max(1, labelled // cfg.batch_size)
+    total_steps = steps * cfg.epochs
+
+    history: list[dict] = []
+    best = {"score": -1.0, "epoch": -1, "state": None}
+    start_epoch, train_seconds, images_seen = 0, 0.0, 0
+    ckpt = Path(ckpt_dir) / "last.pt" if ckpt_dir else None
+    if ckpt is not None and ckpt.is_file():
+        state = torch.load(ckpt, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        history, best = state["history"], state["best"]
+        start_epoch, train_seconds, images_seen = state["epoch"] + 1, state["train_seconds"], state["images_seen"]
+    if ckpt is not None:
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+
+    bar = tqdm(range(start_epoch, cfg.epochs), desc="epochs", disable=not progress, initial=start_epoch,
+               total=cfg.epochs)
+    for epoch in bar:
+        torch.manual_seed(cfg.seed * 1_000_003 + epoch)  # dropout and any other global draws
+        gen = _epoch_generator(device, cfg.seed, epoch)
+        if cfg.sampler == "balanced":
+            batches = class_balanced_batches(train.labels, cfg.batch_size, steps, gen)
+        elif cfg.sampler == "plain":
+            batches = plain_batches(len(train), cfg.batch_size, steps, gen)
+        else:
+            raise ValueError(f"sampler={cfg.sampler!r}: expected 'plain' or 'balanced'")
+        model.train()
+        if cuda:
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        loss_sum = torch.zeros((), device=device)
+        term_sums: dict[str, torch.Tensor] = {}
+        for step in range(steps):
+            factor = lr_factor(cfg.schedule, epoch * steps + step, total_steps, epoch, cfg.lr_gamma)
+            for g in opt.param_groups:
+                g["lr"] = g["base_lr"] * factor
+            batch = make_batch(train, batches[step], cfg, gen, channels_last=cuda)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda and cfg.amp):
+                outputs = forward_fn(step_model, batch)
+                out = loss_fn(outputs, batch, epoch)
+            loss, terms = out if isinstance(out, tuple) else (out, {})
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach().float()
+            for k, v in terms.items():
+                term_sums[k] = term_sums.get(k, 0) + torch.as_tensor(v, device=device).detach().float()
+            if on_step is not None:
+                on_step(epoch, step)
+        if cuda:
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - t0
+        train_seconds += seconds
+        images_seen += steps * cfg.batch_size
+        record = {"epoch": epoch, "train_loss": loss_sum.item() / steps, "lr": opt.param_groups[0]["lr"],
+                  "epoch_seconds": seconds, "images_per_s": steps * cfg.batch_size / seconds}
+        record.update({k: v.item() / steps for k, v in term_sums.items()})
+        if valid is not None:
+            scores = evaluate(model, valid, num_classes, cfg.eval_batch_size, eval_forward)
+            record.update({f"valid_{k}": v for k, v in scores.items()})
+            if scores["macro_f1"] > best["score"]:
+                best = {"score": scores["macro_f1"], "epoch": epoch,
+                        "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+        if on_epoch_end is not None:
+            on_epoch_end(model, epoch, record)
+        history.append(record)
+        bar.set_postfix(loss=f"{record['train_loss']:.3f}", f1=f"{record.get('valid_macro_f1', float('nan')):.3f}")
+        if ckpt is not None:
+            _save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "history": history,
+                          "best": best, "epoch": epoch, "train_seconds": train_seconds,
+                          "images_seen": images_seen, "config": dataclasses.asdict(cfg)}, ckpt)
+    if best["state"] is not None:
+        model.load_state_dict(best["state"])
+    else:  # no validation split: the last epoch
+        best = {"score": float("nan"), "epoch": cfg.epochs - 1}
+    return FitResult(model, history, best["epoch"], best["score"], train_seconds,
+                     images_seen / train_seconds if train_seconds else float("nan"))

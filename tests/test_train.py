@@ -1,0 +1,74 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fer_utils.data import load_ferplus
+from fer_utils.losses import supervised_ce
+from fer_utils.train import DeviceData, TrainConfig, fit, make_batch, predict
+from tests.helpers import TinyNet
+
+TOP = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def faces():
+    d = load_ferplus("valid")
+    return d.subset(d.labels >= 0)
+
+
+def test_training_loss_falls(faces):
+    torch.manual_seed(0)
+    small = faces.subset(np.arange(64))
+    data = DeviceData.from_record(small, "cpu")
+    cfg = TrainConfig(epochs=30, batch_size=32, lr=1e-2, schedule="none", views=("plain",), seed=0)
+    result = fit(TinyNet(), data, data, supervised_ce, cfg, progress=False)
+    losses = [h["train_loss"] for h in result.history]
+    assert losses[-1] < 0.6 * losses[0]
+    assert result.best_epoch >= 0 and 0 <= result.best_score <= 1
+    assert {"valid_macro_f1", "valid_accuracy", "images_per_s", "lr"} <= set(result.history[0])
+
+
+def test_balanced_sampler_and_views(faces):
+    data = DeviceData.from_record(faces, "cpu", weight=np.arange(len(faces), dtype=np.float32))
+    cfg = TrainConfig(views=("weak", "strong", "plain"))
+    gen = torch.Generator().manual_seed(0)
+    idx = torch.arange(8)
+    batch = make_batch(data, idx, cfg, gen)
+    assert batch["x"] is batch["weak"] and batch["strong"].shape == (8, 1, 48, 48)
+    assert torch.equal(batch["weight"], torch.arange(8, dtype=torch.float32))
+    assert not torch.equal(batch["weak"], batch["strong"])
+    again = make_batch(data, idx, cfg, torch.Generator().manual_seed(0))
+    assert torch.equal(batch["strong"], again["strong"])  # deterministic under a seed
+
+
+def test_predict_is_eval_mode_and_batched(faces):
+    model = TinyNet()
+    images = torch.as_tensor(faces.images[:50])
+    a = predict(model, images, batch_size=7)
+    b = predict(model, images, batch_size=50)
+    assert a.shape == (50, 8) and torch.allclose(a, b, atol=1e-5)
+    assert model.training  # restored
+
+
+def run_script(tmp_path, ckpt, out, kill):
+    return subprocess.run([sys.executable, str(TOP / "tests" / "train_script.py"), str(ckpt), str(out), kill],
+                          cwd=TOP, env={**__import__("os").environ, "PYTHONPATH": str(TOP)}, capture_output=True)
+
+
+def test_killed_run_resumes_to_the_same_result(tmp_path):
+    plain = run_script(tmp_path, "none", tmp_path / "uninterrupted.pt", "none")
+    assert plain.returncode == 0, plain.stderr.decode()[-2000:]
+    killed = run_script(tmp_path, tmp_path / "ckpt", tmp_path / "never.pt", "1,2")
+    assert killed.returncode == -9 and not (tmp_path / "never.pt").exists()
+    assert (tmp_path / "ckpt" / "last.pt").is_file()  # epoch 0 was checkpointed
+    resumed = run_script(tmp_path, tmp_path / "ckpt", tmp_path / "resumed.pt", "none")
+    assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
+    a, b = torch.load(tmp_path / "uninterrupted.pt"), torch.load(tmp_path / "resumed.pt")
+    assert a["best_epoch"] == b["best_epoch"]
+    for k in a["state"]:
+        assert torch.equal(a["state"][k], b["state"][k]), k
+    assert [h["train_loss"] for h in a["history"]] == [h["train_loss"] for h in b["history"]]
