@@ -221,3 +221,26 @@ def subject_kfold(subjects, k: int = 10, seed: int = 0) -> np.ndarray:
         fold_of[s] = f
         load[f] += sizes[s]
     return fold_of[inverse]
+
+
+def training_labels(votes, majority, spec: str, num_classes: int, seed: int, class_names=FERPLUS_CLASSES):
+    """The training labels a run asks for by name.
+
+    spec: "majority" (clean FER+ labels), "single_annotator" (one vote per image, real crowd noise),
+    "symmetric:<rate>" or "class_flip:<rate>" (synthetic noise on the majority labels).
+    """
+    kind, _, rate = spec.partition(":")
+    if kind == "majority" and not rate:
+        return np.asarray(majority, dtype=np.int64).copy()
+    if kind == "single_annotator" and not rate:
+        return single_annotator_labels(votes, seed)
+    if kind in ("symmetric", "class_flip") and rate:
+        try:
+            r = float(rate)
+        except ValueError:
+            raise ValueError(f"labels={spec!r}: the rate after ':' must be a number") from None
+        if kind == "symmetric":
+            return symmetric_noise(majority, r, num_classes, seed)
+        return class_flip_noise(majority, r, class_names, seed)
+    raise ValueError(f"labels={spec!r}: expected 'majority', 'single_annotator', 'symmetric:<rate>' "
+                     f"or 'class_flip:<rate>'")

@@ -1,0 +1,183 @@
+"""Run cache with provenance: ``run_or_load(config)`` trains once, then serves the stored result.
+
+A run is keyed by a hash of its config and of the fer_utils source (its code, with docstrings and comments
+left out, so rewording a docstring keeps the cache but any change of code invalidates it). A run folder::
+
+    <results>/<notebook>/<name>-<key>/
+        config.json       the config, as given
+        metrics.json      {"final": {...test metrics...}, "best_epoch": .., "history": [per-epoch dicts]}
+        predictions.npz   test-split logits, labels and names
+        provenance.json   device, torch version, git commit, seed, wall time, images/s, data, code hash
+
+Full-profile runs live under ``results/`` (committed); smoke runs under a cache folder, never in results/.
+Notebooks build every table from these files.
+"""
+from __future__ import annotations
+
+import ast
+import datetime
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data.io import PACKAGE_DIR, PROJECT_DIR
+
+RESULTS_DIR = PROJECT_DIR / "results"
+FILES = ("config.json", "metrics.json", "predictions.npz", "provenance.json")
+
+
+class CacheMiss(LookupError):
+    """No stored result for a config, and training was not allowed."""
+
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def code_hash() -> str:
+    """Hash of the fer_utils code (ASTs without docstrings; comments never reach the AST)."""
+    h = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        h.update(str(path.relative_to(PACKAGE_DIR)).encode())
+        h.update(ast.dump(_strip_docstrings(ast.parse(path.read_text()))).encode())
+    return h.hexdigest()
+
+
+def run_key(config: dict) -> str:
+    payload = json.dumps(config, sort_keys=True, default=str) + code_hash()
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def default_results_dir(profile: str) -> Path:
+    """results/ for the full profile; a cache folder for smoke runs (never committed)."""
+    if profile == "full":
+        return RESULTS_DIR
+    return Path(os.environ.get("FER_CACHE_DIR", Path.home() / ".cache" / "fer_utils")) / "runs"
+
+
+def run_dir(config: dict, results_dir=None) -> Path:
+    base = Path(results_dir) if results_dir else default_results_dir(config.get("profile", "smoke"))
+    return base / config["notebook"] / f"{config['name']}-{run_key(config)}"
+
+
+@dataclass
+class Run:
+    dir: Path
+    config: dict
+    metrics: dict
+    provenance: dict
+
+    @property
+    def final(self) -> dict:
+        return self.metrics["final"]
+
+    @property
+    def history(self) -> list[dict]:
+        return self.metrics["history"]
+
+    def predictions(self) -> dict[str, np.ndarray]:
+        with np.load(self.dir / "predictions.npz", allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+
+
+def load_run(path) -> Run:
+    path = Path(path)
+    missing = [f for f in FILES if not (path / f).is_file()]
+    if missing:
+        raise CacheMiss(f"{path}: incomplete run folder, missing {', '.join(missing)}")
+    read = lambda f: json.loads((path / f).read_text())  # noqa: E731
+    return Run(path, read("config.json"), read("metrics.json"), read("provenance.json"))
+
+
+def git_commit() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "fer_utils"], cwd=PROJECT_DIR,
+                               capture_output=True, text=True).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return os.environ.get("FER_GIT_COMMIT", "unknown")
+
+
+def device_name() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+def run_or_load(config: dict, results_dir=None, *, train: bool = True, progress: bool = True) -> Run:
+    """The stored run for ``config`` if there is one; otherwise train it (if ``train``) and store it.
+
+    config: a JSON-able dict with at least "task" (a name in fer_utils.tasks.TASKS), "notebook", "name",
+    "profile" and "seed". Raises CacheMiss when nothing is stored and ``train`` is False.
+    """
+    target = run_dir(config, results_dir)
+    if all((target / f).is_file() for f in FILES):
+        return load_run(target)
+    if not train:
+        raise CacheMiss(f"no stored run for {config['notebook']}/{config['name']} (key {run_key(config)}): "
+                        f"train it with `python -m fer_utils.reproduce notebooks/{config['notebook']}.ipynb "
+                        f"--profile {config.get('profile', 'smoke')}`")
+    from .tasks import TASKS
+    if config["task"] not in TASKS:
+        raise ValueError(f"config task={config['task']!r}: expected one of {', '.join(TASKS)}")
+    work = target.with_name(target.name + ".partial")
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    out = TASKS[config["task"]](config, work, progress=progress)
+    wall = time.time() - started
+    (work / "config.json").write_text(json.dumps(config, indent=1, sort_keys=True))
+    (work / "metrics.json").write_text(json.dumps({"final": out["final"], "best_epoch": out.get("best_epoch"),
+                                                   "history": out.get("history", [])}, indent=1))
+    np.savez_compressed(work / "predictions.npz", **out["predictions"])
+    provenance = {"device": device_name(), "torch": torch.__version__, "python": platform.python_version(),
+                  "commit": git_commit(), "code_hash": code_hash()[:16], "seed": config.get("seed"),
+                  "profile": config.get("profile"), "wall_seconds": round(wall, 2),
+                  "train_seconds": round(out.get("train_seconds", float("nan")), 2),
+                  "images_per_s": round(out.get("images_per_s", float("nan")), 1),
+                  "data": out.get("data", {}),
+                  "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    (work / "provenance.json").write_text(json.dumps(provenance, indent=1))
+    for leftover in work.glob("*.pt"):  # checkpoints are for resuming, not for the results folder
+        leftover.unlink()
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(work, target)
+    return load_run(target)
+
+
+def aggregate(runs: list[Run], metrics=("macro_f1", "accuracy")) -> "pd.DataFrame":  # noqa: F821
+    """Mean and std over seeds of each group of runs sharing a name; one row per name."""
+    import pandas as pd
+    rows = [{"name": r.config["name"], "seed": r.config.get("seed"), **{m: r.final.get(m) for m in metrics},
+             "train_seconds": r.provenance.get("train_seconds"), "images_per_s": r.provenance.get("images_per_s")}
+            for r in runs]
+    df = pd.DataFrame(rows)
+    out = df.groupby("name", sort=False).agg(
+        seeds=("seed", "count"), **{f"{m}_mean": (m, "mean") for m in metrics},
+        **{f"{m}_std": (m, lambda s: float(np.std(s, ddof=1)) if len(s) > 1 else 0.0) for m in metrics},
+        train_seconds=("train_seconds", "mean"), images_per_s=("images_per_s", "mean"))
+    return out
+
+
+def mean_std(values, digits: int = 3, scale: float = 1.0) -> str:
+    """'m ± s' over seeds (sample std), e.g. for a table cell; one value gives just 'm'."""
+    v = np.asarray(values, dtype=float) * scale
+    if len(v) == 1:
+        return f"{v[0]:.{digits}f}"
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"

@@ -1,0 +1,86 @@
+import ast
+import json
+
+import numpy as np
+import pytest
+
+from fer_utils import runs as R
+from fer_utils import tasks
+from fer_utils.experiments import runs_for
+from fer_utils.reproduce import main as reproduce
+
+
+@pytest.fixture
+def toy_task(monkeypatch):
+    calls = []
+
+    def toy(config, work_dir, progress=True):
+        calls.append(config["seed"])
+        rng = np.random.default_rng(config["seed"])
+        return {"final": {"macro_f1": 0.5 + 0.1 * config["seed"], "accuracy": 0.6}, "history": [{"epoch": 0}],
+                "best_epoch": 0, "predictions": {"logits": rng.random((4, 8), dtype=np.float32),
+                                                 "labels": np.arange(4)},
+                "train_seconds": 1.0, "images_per_s": 100.0}
+
+    monkeypatch.setitem(tasks.TASKS, "toy", toy)
+    return calls
+
+
+def config(seed=0, lr=0.1):
+    return {"task": "toy", "notebook": "nb", "name": "m", "profile": "smoke", "seed": seed, "train": {"lr": lr}}
+
+
+def test_run_or_load_trains_once_and_stores_provenance(tmp_path, toy_task):
+    run = R.run_or_load(config(), tmp_path)
+    assert toy_task == [0]
+    assert sorted(p.name for p in run.dir.iterdir()) == sorted(R.FILES)
+    prov = run.provenance
+    assert {"device", "torch", "commit", "seed", "wall_seconds", "images_per_s", "code_hash"} <= set(prov)
+    assert json.loads((run.dir / "config.json").read_text()) == config()
+    again = R.run_or_load(config(), tmp_path)
+    assert toy_task == [0] and again.final == run.final  # served from the store
+    np.testing.assert_array_equal(again.predictions()["logits"], run.predictions()["logits"])
+
+
+def test_changed_config_or_code_is_never_served_from_the_cache(tmp_path, toy_task, monkeypatch):
+    R.run_or_load(config(), tmp_path)
+    R.run_or_load(config(lr=0.2), tmp_path)
+    assert toy_task == [0, 0]
+    monkeypatch.setattr(R, "code_hash", lambda: "other code")
+    R.run_or_load(config(), tmp_path)
+    assert toy_task == [0, 0, 0]
+    with pytest.raises(R.CacheMiss, match="fer_utils.reproduce"):
+        R.run_or_load(config(seed=5), tmp_path, train=False)
+
+
+def test_code_hash_ignores_docstrings_but_not_code():
+    a = ast.dump(R._strip_docstrings(ast.parse('def f(x):\n    """Doc."""\n    return x + 1\n')))
+    b = ast.dump(R._strip_docstrings(ast.parse('def f(x):\n    """Other words."""\n    # note\n    return x + 1\n')))
+    c = ast.dump(R._strip_docstrings(ast.parse('def f(x):\n    """Doc."""\n    return x + 2\n')))
+    assert a == b != c
+
+
+def test_aggregate_mean_and_std_over_seeds(tmp_path, toy_task):
+    runs = [R.run_or_load(config(seed=s), tmp_path) for s in (0, 1, 2)]
+    table = R.aggregate(runs)
+    assert table.loc["m", "seeds"] == 3
+    assert table.loc["m", "macro_f1_mean"] == pytest.approx(0.6)
+    assert table.loc["m", "macro_f1_std"] == pytest.approx(0.1)
+    assert R.mean_std([0.5, 0.6, 0.7]) == "0.600 ± 0.100"
+
+
+def test_smoke_runs_never_go_to_results(monkeypatch, tmp_path):
+    monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path))
+    assert R.default_results_dir("smoke") == tmp_path / "runs"
+    assert R.default_results_dir("full") == R.RESULTS_DIR
+
+
+def test_reproduce_lists_the_notebook_runs(capsys, tmp_path):
+    assert reproduce(["notebooks/00_data.ipynb", "--profile", "full", "--dry-run", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "6 runs (full)" in out and out.count("to train") == 6
+    full = runs_for("00_data", "full")
+    assert {c["seed"] for c in full} == {0, 1, 2} and all(c["data"] == "full" for c in full)
+    assert all(c["data"] == "sample" for c in runs_for("00_data", "smoke"))
+    with pytest.raises(ValueError, match="profile="):
+        runs_for("00_data", "huge")
