@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import augment as A
 from .data.sampling import class_balanced_batches, plain_batches

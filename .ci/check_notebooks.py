@@ -1,0 +1,59 @@
+"""Assert on the values the smoke-profile notebooks glued (run by .ci/run after papermill).
+
+usage: python .ci/check_notebooks.py EXECUTED_DIR
+"""
+import ast
+import json
+import sys
+from pathlib import Path
+
+
+def glued(path: Path) -> dict:
+    values = {}
+    for cell in json.loads(path.read_text())["cells"]:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                raise SystemExit(f"{path.name}: a cell raised {out.get('ename')}: {out.get('evalue')}")
+            meta = out.get("metadata", {}).get("scrapbook")
+            if meta:
+                text = out["data"][meta["mime_prefix"] + "text/plain"]
+                values[meta["name"]] = ast.literal_eval(text)
+    return values
+
+
+def between(lo, hi):
+    return lambda v: lo <= v <= hi
+
+
+# expectations per notebook on the bundled sample (smoke profile)
+EXPECT = {
+    "00_data": {"n_train": 200, "n_valid": 58, "n_test": 58, "n_unlabelled_train": 8, "n_ckplus": 42,
+                "single_annotator_noise": between(0.05, 0.6), "plurality_disagreement": between(0.05, 0.6),
+                "baseline_majority_f1": between(0.0, 1.0), "baseline_single_annotator_f1": between(0.0, 1.0)},
+}
+
+
+def main(folder: str) -> int:
+    failures = []
+    notebooks = sorted(Path(folder).glob("*.ipynb"))
+    for nb in notebooks:
+        values = glued(nb)
+        expect = EXPECT.get(nb.stem)
+        if expect is None:
+            failures.append(f"{nb.name}: no expectations in .ci/check_notebooks.py")
+            continue
+        for name, want in expect.items():
+            if name not in values:
+                failures.append(f"{nb.name}: nothing glued as {name!r}")
+            elif callable(want) and not want(values[name]) or not callable(want) and values[name] != want:
+                failures.append(f"{nb.name}: {name} = {values[name]!r}, expected {want if not callable(want) else 'in range'}")
+        print(f"{nb.name}: {len(values)} glued values checked")
+    for f in failures:
+        print("FAIL", f)
+    bad = len({f.split(":")[0] for f in failures})
+    print(f"notebook glue checks: {len(notebooks) - bad} of {len(notebooks)} notebooks as expected")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

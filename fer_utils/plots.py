@@ -1,0 +1,98 @@
+"""Figures the chapters share. Each function takes plain arrays or a FaceData record and returns a
+matplotlib Figure (the notebook displays it; nothing is saved behind the reader's back)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+
+def image_grid(record, per_class: int = 8, seed: int = 0, title: str | None = None, dpi: int = 64):
+    """A grid with one row per class: ``per_class`` random faces of each class of ``record``.
+    The low default dpi shows each 48-px face at about its own size (and keeps notebooks small)."""
+    rng = np.random.default_rng(seed)
+    c = record.num_classes
+    fig, axes = plt.subplots(c, per_class, figsize=(per_class * 0.9, c * 0.95), dpi=dpi)
+    for i, name in enumerate(record.class_names):
+        idx = np.flatnonzero(record.labels == i)
+        pick = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []
+        for j in range(per_class):
+            ax = axes[i, j]
+            ax.axis("off")
+            if j < len(pick):
+                ax.imshow(record.images[pick[j]], cmap="gray", vmin=0, vmax=255)
+        axes[i, 0].text(-4, 24, name, ha="right", va="center", fontsize=9)
+    fig.subplots_adjust(left=0.15, wspace=0.05, hspace=0.05)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def class_distribution(counts: dict[str, dict[str, int]], title: str = "Images per class"):
+    """Grouped bars: ``counts[split][class] = n`` (log scale, imbalance is the point)."""
+    import pandas as pd
+    df = pd.DataFrame(counts)
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    df.plot.bar(ax=ax, logy=True, width=0.8)
+    ax.set_ylabel("images (log scale)")
+    ax.set_title(title)
+    ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    return fig
+
+
+def vote_agreement(votes: np.ndarray, labels: np.ndarray, class_names, noise_by_class: np.ndarray):
+    """Left: histogram of the share of emotion votes that went to the majority class. Right: the
+    single-annotator noise rate of each class (how often one random annotator disagrees)."""
+    emotion = votes[:, :8]
+    keep = labels >= 0
+    share = emotion[keep].max(1) / emotion[keep].sum(1)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.2))
+    a.hist(share, bins=np.linspace(0, 1, 21), color="tab:blue")
+    a.set_xlabel("share of emotion votes for the majority class")
+    a.set_ylabel("images")
+    a.set_title("Annotator agreement")
+    b.bar(list(class_names), noise_by_class, color="tab:red")
+    b.set_ylabel("P(single annotator ≠ majority)")
+    b.set_title("Single-annotator noise per class")
+    b.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap(matrix: np.ndarray, rows, cols, title: str, fmt: str = ".2f", xlabel: str = "", ylabel: str = "",
+            figsize=(6, 5), cmap: str = "viridis"):
+    """An annotated heat map of a matrix (transition matrix, confusion matrix, co-occurrence)."""
+    fig, ax = plt.subplots(figsize=figsize)
+    sns.heatmap(matrix, annot=True, fmt=fmt, xticklabels=list(cols), yticklabels=list(rows), cmap=cmap, ax=ax,
+                cbar=False, annot_kws={"fontsize": 7})
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def bars(values, names, title: str, ylabel: str, highlight=None, figsize=(9, 3)):
+    """Simple bar chart; names in ``highlight`` are drawn in a second colour."""
+    highlight = set(highlight or ())
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.bar(list(names), values, color=["tab:orange" if n in highlight else "tab:blue" for n in names])
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.tick_params(axis="x", rotation=60)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(histories: dict[str, list[dict]], keys=("train_loss", "valid_macro_f1")):
+    """One panel per key, one line per run (e.g. clean vs noisy labels)."""
+    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.2))
+    for ax, key in zip(np.atleast_1d(axes), keys):
+        for name, hist in histories.items():
+            ax.plot([h["epoch"] + 1 for h in hist], [h.get(key, np.nan) for h in hist], marker=".", label=name)
+        ax.set_xlabel("epoch")
+        ax.set_title(key)
+    np.atleast_1d(axes)[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
