@@ -1,0 +1,127 @@
+"""Training throughput: the book's engine against a plain torchvision DataLoader + PIL pipeline.
+
+Same model (the book's ResNet-18 for 48x48 faces), same data (FER+ train), same optimiser, same device,
+in one run. The engine keeps the data on the GPU as uint8, augments batch-wise there, and trains in
+bf16 with channels_last and torch.compile; the plain pipeline decodes PIL images in DataLoader workers,
+applies torchvision transforms and trains in fp32, as a typical FER repository does.
+
+    python benchmarks/throughput.py                    # on the GPU: writes results/benchmarks/throughput.json
+    python benchmarks/throughput.py --smoke --out /tmp/t.json   # a few steps on the CPU, to check it runs
+
+Target on the H100: the engine at least 5x the plain pipeline.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from fer_utils.data import load_ferplus
+from fer_utils.data.io import SAMPLE_ROOT
+from fer_utils.losses import supervised_ce
+from fer_utils.models import build_model
+from fer_utils.runs import RESULTS_DIR, code_hash, device_name, git_commit
+from fer_utils.train import DeviceData, TrainConfig, fit, seed_everything
+
+
+class PILFaces(torch.utils.data.Dataset):
+    """FER+ faces served as PIL images through torchvision transforms (the usual pipeline)."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray):
+        import torchvision.transforms as T
+        self.images, self.labels = images, labels
+        self.transform = T.Compose([T.RandomCrop(48, padding=4, padding_mode="reflect"), T.RandomHorizontalFlip(),
+                                    T.ToTensor(), T.Normalize([0.5], [0.25])])
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        return self.transform(Image.fromarray(self.images[i])), int(self.labels[i])
+
+
+def plain_pipeline(images, labels, device, batch_size, steps, warmup, workers) -> float:
+    """Images/s of a plain fp32 training loop fed by a DataLoader with PIL transforms."""
+    seed_everything(0)
+    model = build_model("resnet18", 8, dropout=0.5).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=5e-4, weight_decay=1e-4)
+    loader = torch.utils.data.DataLoader(PILFaces(images, labels), batch_size=batch_size, shuffle=True,
+                                         drop_last=True, num_workers=workers, pin_memory=device.type == "cuda",
+                                         persistent_workers=workers > 0)
+    done, t0 = 0, None
+    while done < warmup + steps:
+        for x, y in loader:
+            if done == warmup:
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                t0 = time.perf_counter()
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            done += 1
+            if done == warmup + steps:
+                break
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * batch_size / (time.perf_counter() - t0)
+
+
+def engine(train, device, batch_size, epochs, compile_model, steps_per_epoch=None) -> dict:
+    """Images/s of fer_utils.train.fit (last epoch, so compilation is excluded) and its epoch time."""
+    seed_everything(0)
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=5e-4, compile=compile_model, device=str(device),
+                      steps_per_epoch=steps_per_epoch)
+    result = fit(build_model("resnet18", 8, dropout=0.5), DeviceData.from_record(train, device), None,
+                 supervised_ce, cfg, num_classes=8, progress=False)
+    last = result.history[-1]
+    return {"img_per_s": last["images_per_s"], "epoch_seconds": last["epoch_seconds"],
+            "first_epoch_seconds": result.history[0]["epoch_seconds"]}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="bundled sample, a few steps (CPU check)")
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1))
+    ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--out", default=str(RESULTS_DIR / "benchmarks" / "throughput.json"))
+    args = ap.parse_args(argv)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if args.smoke:
+        train = load_ferplus("train", SAMPLE_ROOT)
+        batch, epochs, steps, warmup, spe = 16, 2, 3, 1, 3
+    else:
+        train = load_ferplus("train")
+        batch, epochs, steps, warmup, spe = args.batch_size, 3, 200, 20, None
+    train = train.subset(train.labels >= 0)
+    torch.backends.cudnn.benchmark = True
+    eng = engine(train, device, batch, epochs, compile_model=not args.no_compile and device.type == "cuda",
+                 steps_per_epoch=spe)
+    plain = plain_pipeline(train.images, train.labels, device, batch, steps, warmup, args.workers)
+    record = {"device": device_name(), "torch": torch.__version__, "commit": git_commit(),
+              "code_hash": code_hash()[:16], "smoke": args.smoke, "n_train": len(train), "batch_size": batch,
+              "engine_img_per_s": round(eng["img_per_s"], 1), "plain_img_per_s": round(plain, 1),
+              "ratio": round(eng["img_per_s"] / plain, 2), "engine_epoch_seconds": round(eng["epoch_seconds"], 2),
+              "engine_first_epoch_seconds": round(eng["first_epoch_seconds"], 2),
+              "plain_epoch_seconds": round(len(train) / plain, 2), "plain_workers": args.workers,
+              "engine": "uint8 on device, batch-wise GPU augmentation, bf16 autocast, channels_last, torch.compile",
+              "plain": "DataLoader + PIL + torchvision transforms, fp32"}
+    print(json.dumps(record, indent=1))
+    print(f"engine {record['engine_img_per_s']:.0f} img/s vs plain {record['plain_img_per_s']:.0f} img/s: "
+          f"{record['ratio']:.1f}x (epoch {record['engine_epoch_seconds']:.1f} s vs {record['plain_epoch_seconds']:.1f} s)")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""The throughput benchmark runs end to end (speed itself is judged on the GPU, not here)."""
+import json
+import sys
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TOP / "benchmarks"))
+
+import throughput  # noqa: E402
+
+
+def test_throughput_benchmark_smoke(tmp_path):
+    out = tmp_path / "throughput.json"
+    throughput.main(["--smoke", "--workers", "0", "--out", str(out)])
+    record = json.loads(out.read_text())
+    for field in ("device", "torch", "engine_img_per_s", "plain_img_per_s", "ratio", "engine_epoch_seconds"):
+        assert field in record
+    assert record["engine_img_per_s"] > 0 and record["plain_img_per_s"] > 0
+    assert abs(record["ratio"] - record["engine_img_per_s"] / record["plain_img_per_s"]) < 0.01

@@ -1,0 +1,84 @@
+"""Headless Chromium opens every page of the built book and checks it renders: a title, body text, every
+figure loaded, every relative link resolving. Runs after `jupyter-book build` (CI sets FER_SITE_TEST=1)."""
+import functools
+import http.server
+import os
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+
+TOP = Path(__file__).resolve().parents[1]
+SITE = TOP / "_build" / "html"
+pytestmark = pytest.mark.skipif(os.environ.get("FER_SITE_TEST") != "1",
+                                reason="set FER_SITE_TEST=1 after `jupyter-book build .` (CI does)")
+SKIP_PAGES = {"genindex.html", "search.html"}
+
+
+@pytest.fixture(scope="module")
+def server():
+    assert (SITE / "index.html").is_file(), f"{SITE} has no built book: run `jupyter-book build .` first"
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(SITE))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1280,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")),
+                              options=options)
+    yield driver
+    driver.quit()
+
+
+def pages():
+    if not SITE.is_dir():
+        return []
+    return sorted(str(p.relative_to(SITE)) for p in SITE.rglob("*.html")
+                  if p.name not in SKIP_PAGES and "_static" not in p.parts and "_sources" not in p.parts)
+
+
+def status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_the_book_has_its_pages():
+    found = pages()
+    assert "book/intro.html" in found and "notebooks/00_data.html" in found
+
+
+@pytest.mark.parametrize("page", pages())
+def test_page_renders_with_figures_and_working_links(page, server, browser):
+    url = urljoin(server, page)
+    browser.get(url)
+    assert browser.title.strip(), f"{page}: empty title"
+    article = browser.find_element("css selector", "main, article, div.bd-article")
+    assert len(article.text.strip()) > 200, f"{page}: almost no text rendered"
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => [i.currentSrc || i.src, i.complete && i.naturalWidth > 0])")
+    broken = [src for src, ok in images if not ok]
+    assert not broken, f"{page}: figures that did not load: {broken}"
+    if page.startswith("notebooks/"):
+        assert any("_images/" in src for src, _ in images), f"{page}: a chapter without a single figure"
+    hrefs = browser.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+    local = {h.split("#")[0] for h in hrefs if urlparse(h).netloc == urlparse(server).netloc}
+    dead = [h for h in sorted(local) if h and status(h) != 200]
+    assert not dead, f"{page}: broken relative links: {dead}"
