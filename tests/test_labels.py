@@ -124,3 +124,18 @@ def test_ckplus_folds_balanced_on_real_data():
     d = load_ckplus()
     sizes = np.bincount(L.subject_kfold(d.subjects, k=10, seed=0))
     assert sizes.min() >= 90 and sizes.max() <= 106  # 981 images / 10
+
+
+def test_training_labels_by_name():
+    votes = np.array([[0, 10, 0, 0, 0, 0, 0, 0, 0, 0]] * 50 + [[6, 4, 0, 0, 0, 0, 0, 0, 0, 0]] * 50)
+    majority = L.majority_labels(votes)
+    np.testing.assert_array_equal(L.training_labels(votes, majority, "majority", 8, 0), majority)
+    single = L.training_labels(votes, majority, "single_annotator", 8, 0)
+    assert (single[:50] == 1).all() and set(single[50:]) == {0, 1}
+    sym = L.training_labels(votes, majority, "symmetric:0.2", 8, 0)
+    assert (sym != majority).sum() == 20
+    flip = L.training_labels(votes, majority, "class_flip:0.5", 8, 0)
+    assert set(flip[:50]) == {1, 0}  # happiness -> neutral, its confusion partner
+    for bad in ("noisy", "symmetric", "symmetric:x", "majority:0.1"):
+        with pytest.raises(ValueError, match="labels="):
+            L.training_labels(votes, majority, bad, 8, 0)

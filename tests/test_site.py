@@ -18,10 +18,23 @@ pytestmark = pytest.mark.skipif(os.environ.get("FER_SITE_TEST") != "1",
 SKIP_PAGES = {"genindex.html", "search.html"}
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the site without logging each request or the browser closing a connection early."""
+
+    def log_message(self, *args):
+        pass
+
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
 @pytest.fixture(scope="module")
 def server():
     assert (SITE / "index.html").is_file(), f"{SITE} has no built book: run `jupyter-book build .` first"
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(SITE))
+    handler = functools.partial(QuietHandler, directory=str(SITE))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
