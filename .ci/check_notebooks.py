@@ -30,6 +30,9 @@ EXPECT = {
     "00_data": {"n_train": 200, "n_valid": 58, "n_test": 58, "n_unlabelled_train": 8, "n_ckplus": 42,
                 "single_annotator_noise": between(0.05, 0.6), "plurality_disagreement": between(0.05, 0.6),
                 "baseline_majority_f1": between(0.0, 1.0), "baseline_single_annotator_f1": between(0.0, 1.0)},
+    "02_cct": {"cct_noise_rate": between(0.05, 0.6), "cct_example_loss": 0.8043, "cct_lambda_first": 0.0165,
+               "cct_runs_stored": 9, "baseline_f1": between(0.0, 1.0), "cct_f1": between(0.0, 1.0),
+               "cct_refused_noisy": between(0.0, 1.0)},
 }
 
 

@@ -213,12 +213,15 @@ def random_erasing(x: torch.Tensor, gen: torch.Generator, p: float = 0.5, scale=
     return torch.where(mask, torch.full_like(x, fill), x)
 
 
-def color_jitter(x: torch.Tensor, gen: torch.Generator, brightness: float = 0.25, contrast: float = 0.25) -> torch.Tensor:
-    """Brightness and contrast factors drawn in [1 - b, 1 + b] (colour jitter for grayscale faces)."""
+def color_jitter(x: torch.Tensor, gen: torch.Generator, brightness: float = 0.25, contrast: float = 0.25,
+                 p: float = 1.0) -> torch.Tensor:
+    """With probability p, brightness and contrast factors drawn in [1 - b, 1 + b] and [1 - c, 1 + c]
+    (torchvision's ColorJitter for grayscale faces; saturation and hue do not apply)."""
     n = len(x)
-    x = _blend(x, torch.zeros_like(x), _rand(n, gen, x.device, 1 - brightness, 1 + brightness))
-    mean = x.mean(dim=(1, 2, 3), keepdim=True).expand_as(x)
-    return _blend(x, mean, _rand(n, gen, x.device, 1 - contrast, 1 + contrast))
+    y = _blend(x, torch.zeros_like(x), _rand(n, gen, x.device, 1 - brightness, 1 + brightness))
+    mean = y.mean(dim=(1, 2, 3), keepdim=True).expand_as(y)
+    y = _blend(y, mean, _rand(n, gen, x.device, 1 - contrast, 1 + contrast))
+    return torch.where((_rand(n, gen, x.device) < p)[:, None, None, None], y, x)
 
 
 def strong(x: torch.Tensor, gen: torch.Generator, num_ops: int = 2, erasing: bool = False) -> torch.Tensor:

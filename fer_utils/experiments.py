@@ -30,7 +30,61 @@ def data_chapter(profile: str) -> list[dict]:
             for labels in ("majority", "single_annotator") for seed in base["seeds"]]
 
 
-NOTEBOOKS = {"00_data": data_chapter}
+def cct_recipe(profile: str) -> dict:
+    """Paper 001's recipe on FER+: ResNet-18s, Adam lr 1e-3 (backbones) and 1e-2 (classifiers), x0.95 per
+    epoch, batch 256, flip + crop, colour jitter and random erasing; lambda_max 0.9, beta 4, e_r = 0.9 E_max."""
+    _check(profile)
+    common = {"schedule": "exp", "lr_gamma": 0.95, "lr": 1e-3, "weight_decay": 1e-4, "erasing": True, "jitter": 0.25}
+    if profile == "smoke":
+        return {"data": "sample", "seeds": [0], "train": {**common, "epochs": 2, "batch_size": 8, "steps_per_epoch": 1},
+                "pretrain": {"epochs": 1, "batch_size": 8, "steps_per_epoch": 1, "lr": 1e-3}}
+    return {"data": "full", "seeds": [0, 1, 2], "train": {**common, "epochs": 20, "batch_size": 256, "compile": True},
+            "pretrain": {"epochs": 30, "batch_size": 128, "lr": 1e-3, "compile": True}}
+
+
+CCT_BETAS = (0.1, 0.65, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0)
+
+
+def cct_chapter(profile: str) -> list[dict]:
+    """02_cct: Table 1 (baseline vs CCT, both label settings, 3 seeds), Tables 3-7 and the synthetic-noise
+    rows (one seed each; the smoke profile runs a reduced set that exercises every code path)."""
+    r = cct_recipe(profile)
+    smoke = profile == "smoke"
+
+    def cfg(name, seed, **over):
+        base = {"task": "cct", "notebook": "02_cct", "profile": profile, "data": r["data"], "arch": "resnet18",
+                "dropout": 0.0, "labels": "single_annotator", "label_seed": 0, "networks": 3, "beta": 4.0,
+                "lambda_max": 0.9, "ramp_fraction": 0.9, "clamp": False, "consistency": True, "init": "scratch",
+                "classifier_lr": 1e-2, "train": dict(r["train"]), "pretrain": r["pretrain"], "seed": seed}
+        base.update(over)
+        base["name"] = name
+        return base
+
+    runs = []
+    for labels in (("single_annotator",) if smoke else ("single_annotator", "majority")):  # Table 1
+        for seed in r["seeds"]:
+            runs.append(cfg(f"baseline-{labels}", seed, labels=labels, networks=1))
+            runs.append(cfg(f"cct-{labels}", seed, labels=labels, save_train_predictions=seed == 0))
+    for seed in r["seeds"][:1]:
+        for k in ((2,) if smoke else (2, 4)):                              # Table 3 (K = 1 is the baseline)
+            runs.append(cfg(f"cct-k{k}", seed, networks=k))
+        runs.append(cfg("cct-ckplus-init", seed, init="ckplus"))           # Table 4
+        runs.append(cfg("cct-oversampling", seed, train={**r["train"], "sampler": "balanced"}))  # Table 5
+        runs.append(cfg("cct-ce-only", seed, consistency=False))           # Table 6
+        for beta in ((0.65,) if smoke else CCT_BETAS):                     # Table 7, both readings of Eq. 4
+            for clamp in ((True,) if smoke else (False, True)):
+                if beta == 4.0 and not clamp:
+                    continue  # the main CCT run
+                runs.append(cfg(f"cct-beta{beta}{'-clamp' if clamp else ''}", seed, beta=beta, clamp=clamp))
+        for rate in ((0.4,) if smoke else (0.2, 0.4)):                     # beyond the paper: synthetic noise
+            runs.append(cfg(f"baseline-sym{rate}", seed, labels=f"symmetric:{rate}", networks=1))
+            runs.append(cfg(f"cct-sym{rate}", seed, labels=f"symmetric:{rate}"))
+            if not smoke:
+                runs.append(cfg(f"cct-ce-only-sym{rate}", seed, labels=f"symmetric:{rate}", consistency=False))
+    return runs
+
+
+NOTEBOOKS = {"00_data": data_chapter, "02_cct": cct_chapter}
 
 
 def runs_for(notebook: str, profile: str) -> list[dict]:

@@ -228,12 +228,13 @@ def training_labels(votes, majority, spec: str, num_classes: int, seed: int, cla
 
     spec: "majority" (clean FER+ labels), "single_annotator" (one vote per image, real crowd noise),
     "symmetric:<rate>" or "class_flip:<rate>" (synthetic noise on the majority labels).
+    Images FER+ leaves unlabelled (majority -1) stay unlabelled under every spec.
     """
     kind, _, rate = spec.partition(":")
     if kind == "majority" and not rate:
         return np.asarray(majority, dtype=np.int64).copy()
     if kind == "single_annotator" and not rate:
-        return single_annotator_labels(votes, seed)
+        return np.where(np.asarray(majority) >= 0, single_annotator_labels(votes, seed), -1)
     if kind in ("symmetric", "class_flip") and rate:
         try:
             r = float(rate)
@@ -244,3 +245,15 @@ def training_labels(votes, majority, spec: str, num_classes: int, seed: int, cla
         return class_flip_noise(majority, r, class_names, seed)
     raise ValueError(f"labels={spec!r}: expected 'majority', 'single_annotator', 'symmetric:<rate>' "
                      f"or 'class_flip:<rate>'")
+
+
+def vote_entropy(votes) -> np.ndarray:
+    """Entropy (bits) of each image's distribution of emotion votes: 0 = unanimous, 3 = all 8 classes equal.
+    votes: (N, 10) FER+ counts; images without an emotion vote get NaN."""
+    emotion = np.asarray(votes)[:, :8].astype(np.float64)
+    total = emotion.sum(axis=1, keepdims=True)
+    p = np.divide(emotion, total, out=np.zeros_like(emotion), where=total > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -(np.where(p > 0, p * np.log2(p), 0.0)).sum(axis=1)
+    h[total[:, 0] == 0] = np.nan
+    return h

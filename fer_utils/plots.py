@@ -96,3 +96,36 @@ def training_curves(histories: dict[str, list[dict]], keys=("train_loss", "valid
     np.atleast_1d(axes)[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def lines(x, series: dict[str, np.ndarray], title: str, xlabel: str, ylabel: str, dashed=(), figsize=(7, 3.4)):
+    """Several curves over a shared x; labels in ``dashed`` are drawn dashed (e.g. the other reading)."""
+    fig, ax = plt.subplots(figsize=figsize)
+    colours = {}
+    for label, y in series.items():
+        key = label.split(" ")[0]
+        line, = ax.plot(x, y, linestyle="--" if label in dashed else "-", color=colours.get(key), label=label)
+        colours.setdefault(key, line.get_color())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def binned_rate(x: np.ndarray, hit: np.ndarray, groups: dict[str, np.ndarray], bins, title: str, xlabel: str,
+                ylabel: str):
+    """For each group (a boolean mask), the rate of ``hit`` in bins of ``x`` (with the count per bin)."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    centres = (np.asarray(bins[:-1]) + np.asarray(bins[1:])) / 2
+    for label, mask in groups.items():
+        idx = np.digitize(x[mask], bins[1:-1])
+        rate = [hit[mask][idx == b].mean() if (idx == b).sum() >= 20 else np.nan for b in range(len(bins) - 1)]
+        ax.plot(centres, rate, marker="o", label=f"{label} (n={int(mask.sum())})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

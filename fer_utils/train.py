@@ -47,6 +47,7 @@ class TrainConfig:
     views: tuple[str, ...] = ("weak",)  # views each batch carries: "plain", "weak", "strong"
     strong_ops: int = 2                 # RandAugment ops of the strong view
     erasing: bool = False               # random erasing on the weak and strong views
+    jitter: float = 0.0                 # colour jitter strength on the weak and strong views (p = 0.5)
     eval_batch_size: int = 1024
     compile: bool = False
     amp: bool = True                    # bf16 autocast (CUDA only)
@@ -119,6 +120,8 @@ def make_batch(data: DeviceData, idx: torch.Tensor, cfg: TrainConfig, gen: torch
             x = A.strong(raw, gen, cfg.strong_ops)
         else:
             raise ValueError(f"views: unknown view {view!r} (expected 'plain', 'weak' or 'strong')")
+        if cfg.jitter and view != "plain":
+            x = A.color_jitter(x, gen, cfg.jitter, cfg.jitter, p=0.5)
         if cfg.erasing and view != "plain":
             x = A.random_erasing(x, gen)
         x = A.normalize(x)
@@ -167,12 +170,14 @@ def _save_atomic(obj, path: Path) -> None:
 
 def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, loss_fn: Callable,
         cfg: TrainConfig, *, num_classes: int | None = None, forward_fn: Callable = default_forward,
-        eval_forward: Callable | None = None, param_groups: list[dict] | None = None,
-        on_epoch_end: Callable | None = None, ckpt_dir=None, progress: bool = True,
-        on_step: Callable | None = None) -> FitResult:
+        eval_forward: Callable | None = None, evaluate_fn: Callable | None = None,
+        param_groups: list[dict] | None = None, on_epoch_end: Callable | None = None, ckpt_dir=None,
+        progress: bool = True, on_step: Callable | None = None) -> FitResult:
     """Train ``model`` on ``train`` and select the epoch with the best validation macro F1.
 
     loss_fn(outputs, batch, epoch) -> loss or (loss, {term: value}); forward_fn(model, batch) -> outputs.
+    evaluate_fn(model, valid) -> dict with "macro_f1" (the selection metric) and anything else to log;
+    default: ``evaluate`` with ``eval_forward``.
     param_groups: optimiser groups (e.g. another lr for the classifier), default all parameters.
     on_epoch_end(model, epoch, record) may add entries to the epoch's history record (e.g. thresholds).
     ckpt_dir: where ``last.pt`` is written after every epoch and resumed from. Returns a FitResult.
@@ -254,7 +259,8 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
                   "epoch_seconds": seconds, "images_per_s": steps * cfg.batch_size / seconds}
         record.update({k: v.item() / steps for k, v in term_sums.items()})
         if valid is not None:
-            scores = evaluate(model, valid, num_classes, cfg.eval_batch_size, eval_forward)
+            scores = (evaluate_fn(model, valid) if evaluate_fn else
+                      evaluate(model, valid, num_classes, cfg.eval_batch_size, eval_forward))
             record.update({f"valid_{k}": v for k, v in scores.items()})
             if scores["macro_f1"] > best["score"]:
                 best = {"score": scores["macro_f1"], "epoch": epoch,

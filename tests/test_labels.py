@@ -136,6 +136,16 @@ def test_training_labels_by_name():
     assert (sym != majority).sum() == 20
     flip = L.training_labels(votes, majority, "class_flip:0.5", 8, 0)
     assert set(flip[:50]) == {1, 0}  # happiness -> neutral, its confusion partner
+    unlabelled = np.array([[0, 3, 0, 0, 0, 0, 0, 0, 7, 0]] * 3)  # FER+ leaves these unlabelled
+    assert (L.training_labels(unlabelled, L.majority_labels(unlabelled), "single_annotator", 8, 0) == -1).all()
     for bad in ("noisy", "symmetric", "symmetric:x", "majority:0.1"):
         with pytest.raises(ValueError, match="labels="):
             L.training_labels(votes, majority, bad, 8, 0)
+
+
+def test_vote_entropy_hand_computed():
+    votes = np.array([[10, 0, 0, 0, 0, 0, 0, 0, 0, 0], [5, 5, 0, 0, 0, 0, 0, 0, 0, 0],
+                      [1, 1, 1, 1, 1, 1, 1, 1, 2, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 10]])
+    h = L.vote_entropy(votes)
+    np.testing.assert_allclose(h[:3], [0.0, 1.0, 3.0])
+    assert np.isnan(h[3])

@@ -1,6 +1,4 @@
-"""Loss functions. Each paper's losses are added here as one function per equation (docstring: paper,
-equation, shapes). A training loss plugs into ``fer_utils.train.fit`` as ``loss_fn(outputs, batch, epoch)``
-returning a scalar or ``(scalar, {name: value})`` of the terms to log."""
+"""Losses shared by every chapter."""
 from __future__ import annotations
 
 import torch

@@ -1,0 +1,63 @@
+"""Tables of a chapter, built only from stored runs: collect them, group by name, set the paper's numbers
+beside ours (mean ± std over seeds)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .runs import CacheMiss, Run, run_or_load
+
+METRICS = (("macro_f1", "F1"), ("accuracy", "Acc"), ("abaw_overall", "Overall"))
+
+
+def collect(configs: list[dict], train: bool = True, progress: bool = False) -> tuple[list[Run], list[dict]]:
+    """run_or_load every config; returns (stored or trained runs, configs with nothing stored)."""
+    runs, missing = [], []
+    for config in configs:
+        try:
+            runs.append(run_or_load(config, train=train, progress=progress))
+        except CacheMiss:
+            missing.append(config)
+    return runs, missing
+
+
+def group_runs(runs: list[Run]) -> dict[str, list[Run]]:
+    groups: dict[str, list[Run]] = {}
+    for r in runs:
+        groups.setdefault(r.config["name"], []).append(r)
+    return groups
+
+
+def values(groups: dict, name: str, metric: str = "macro_f1") -> list[float]:
+    return [r.final[metric] for r in groups.get(name, [])]
+
+
+def cell(groups: dict, name: str, metric: str = "macro_f1", digits: int = 3) -> str:
+    """'mean ± std' over the seeds of run ``name`` ('pending' when nothing is stored)."""
+    v = np.asarray(values(groups, name, metric), dtype=float)
+    if len(v) == 0:
+        return "pending"
+    if len(v) == 1:
+        return f"{v[0]:.{digits}f}"
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+
+
+def mean(groups: dict, name: str, metric: str = "macro_f1") -> float:
+    v = values(groups, name, metric)
+    return float(np.mean(v)) if v else float("nan")
+
+
+def comparison_table(rows: list[dict], groups: dict, metrics=METRICS) -> pd.DataFrame:
+    """One row per entry {"row": label, "run": run name or None, "paper": {metric: value}}: the paper's
+    numbers beside ours, with the number of seeds."""
+    out = []
+    for row in rows:
+        rec = {"": row["row"]}
+        for key, label in metrics:
+            paper = row.get("paper", {}).get(key)
+            rec[f"paper {label}"] = "—" if paper is None else f"{paper:.3f}"
+        for key, label in metrics:
+            rec[f"ours {label}"] = cell(groups, row["run"], key) if row.get("run") else "—"
+        rec["seeds"] = len(groups.get(row.get("run"), [])) if row.get("run") else 0
+        out.append(rec)
+    return pd.DataFrame(out).set_index("")

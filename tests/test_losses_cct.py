@@ -1,0 +1,57 @@
+import math
+
+import pytest
+import torch
+
+from fer_utils.losses import cct_consistency_loss, cct_lambda, cct_loss, cct_supervision_loss
+from fer_utils.models import CoTrained, ensemble_log_probs
+
+# two networks, one sample, two classes: p1 = (1/2, 1/2), p2 = (3/4, 1/4), label 0
+Z1 = torch.tensor([[0.0, 0.0]])
+Z2 = torch.tensor([[math.log(3.0), 0.0]])
+Y = torch.tensor([0])
+
+
+def test_cct_lambda_eq4_hand_computed():
+    assert cct_lambda(0, 10) == pytest.approx(0.9 * math.exp(-4))
+    assert cct_lambda(5, 10) == pytest.approx(0.9 * math.exp(-1))
+    assert cct_lambda(10, 10) == pytest.approx(0.9)
+    assert cct_lambda(12, 10) == pytest.approx(0.9 * math.exp(-4 * 0.04))  # falls again after e_r
+    assert cct_lambda(12, 10, clamp=True) == pytest.approx(0.9)
+    assert cct_lambda(5, 10, lambda_max=0.5, beta=0.65) == pytest.approx(0.5 * math.exp(-0.65 * 0.25))
+    with pytest.raises(ValueError):
+        cct_lambda(1, 0)
+
+
+def test_cct_terms_hand_computed():
+    ce = math.log(2) + -math.log(0.75)
+    assert cct_supervision_loss([Z1, Z2], Y).item() == pytest.approx(ce, rel=1e-6)
+    kl_21 = 0.75 * math.log(0.75 / 0.5) + 0.25 * math.log(0.25 / 0.5)   # KL(p2 || p1)
+    kl_12 = 0.5 * math.log(0.5 / 0.75) + 0.5 * math.log(0.5 / 0.25)     # KL(p1 || p2)
+    assert cct_consistency_loss([Z1, Z2]).item() == pytest.approx(kl_21 + kl_12, rel=1e-6)
+    lam = 0.25
+    assert cct_loss([Z1, Z2], Y, lam).item() == pytest.approx((1 - lam) * ce + lam * (kl_21 + kl_12), rel=1e-6)
+    assert cct_loss([Z1, Z2], Y, lam, scale=0.5).item() == pytest.approx(0.5 * ((1 - lam) * ce + lam * (kl_21 + kl_12)),
+                                                                         rel=1e-6)
+
+
+def test_consistency_is_zero_for_agreeing_networks_and_sends_gradient_to_both():
+    z = torch.randn(4, 8)
+    assert cct_consistency_loss([z, z.clone(), z.clone()]).item() == pytest.approx(0, abs=1e-6)
+    a = torch.randn(4, 8, requires_grad=True)
+    b = torch.randn(4, 8, requires_grad=True)
+    cct_consistency_loss([a, b]).backward()
+    assert a.grad.abs().sum() > 0 and b.grad.abs().sum() > 0  # nothing detached
+    three = [torch.randn(5, 8) for _ in range(3)]
+    pairs = sum(cct_consistency_loss([three[j], three[k]]) for j in range(3) for k in range(j + 1, 3))
+    assert cct_consistency_loss(three).item() == pytest.approx(pairs.item(), rel=1e-5)  # 6 ordered pairs
+
+
+def test_cotrained_networks_differ_and_ensemble_averages_probabilities():
+    torch.manual_seed(0)
+    model = CoTrained(3, 8, "resnet18").eval()
+    with torch.no_grad():
+        outs = model(torch.randn(2, 1, 48, 48))
+    assert len(outs) == 3 and not torch.allclose(outs[0], outs[1])
+    mean = torch.stack([o.softmax(1) for o in outs]).mean(0)
+    assert torch.allclose(ensemble_log_probs(outs).exp(), mean, atol=1e-6)

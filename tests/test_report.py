@@ -1,0 +1,23 @@
+import numpy as np
+import pytest
+
+from fer_utils import report
+from fer_utils.runs import Run
+
+
+def fake(name, seed, f1):
+    return Run(dir=None, config={"name": name, "seed": seed}, metrics={"final": {"macro_f1": f1, "accuracy": 0.5,
+                                                                               "abaw_overall": 0.67 * f1 + 0.165}},
+               provenance={})
+
+
+def test_comparison_table_sets_paper_beside_ours():
+    groups = report.group_runs([fake("cct", 0, 0.40), fake("cct", 1, 0.42), fake("base", 0, 0.30)])
+    table = report.comparison_table([{"row": "CCT", "run": "cct", "paper": {"macro_f1": 0.404}},
+                                     {"row": "baseline", "run": "base", "paper": {"macro_f1": 0.30}},
+                                     {"row": "missing", "run": "nope", "paper": {}}], groups)
+    assert table.loc["CCT", "paper F1"] == "0.404" and table.loc["CCT", "ours F1"] == "0.410 ± 0.014"
+    assert table.loc["baseline", "ours F1"] == "0.300" and table.loc["baseline", "seeds"] == 1
+    assert table.loc["missing", "ours F1"] == "pending" and table.loc["missing", "paper Acc"] == "—"
+    assert report.mean(groups, "cct") == pytest.approx(0.41)
+    assert np.isnan(report.mean(groups, "nope"))
