@@ -1,12 +1,23 @@
-"""Every loss, threshold and schedule of the papers, one function per equation, one module per paper:
+"""Every loss, threshold and update rule of the papers, one function per equation, one module per method:
 
-* ``common`` — plain cross-entropy (the supervised baseline)
-* ``cct``    — Consensual Collaborative Training (paper 001): Eq. 1-4
+* ``common``        — plain cross-entropy (the supervised baseline)
+* ``cct``           — Consensual Collaborative Training (paper 001): Eq. 1-4
+* ``mutexmatch``    — MutexMatch with the dynamic adaptive threshold (paper 000): Eq. 1-4
+* ``noise_aware``   — weighted CE, batch class thresholds, attention consistency (paper 000): Eq. 5-6
+* ``self_training`` — successive label smoothing and sample weights (paper 003): Eq. 2-8
 
 A training loss plugs into ``fer_utils.train.fit`` as ``loss_fn(outputs, batch, epoch)`` returning a scalar
 or ``(scalar, {name: value})`` of the terms to log.
 """
 from .cct import cct_consistency_loss, cct_lambda, cct_loss, cct_supervision_loss
 from .common import supervised_ce
+from .mutexmatch import confident_mask, dynamic_adaptive_threshold, mutexmatch_losses
+from .noise_aware import attention_consistency, batch_class_thresholds, clean_mask, rank_regularization, weighted_ce
+from .self_training import (sample_weight_update, smooth_labels, soft_cross_entropy, successive_label_update,
+                            validation_loss_rising, weighted_soft_ce)
 
-__all__ = ["cct_consistency_loss", "cct_lambda", "cct_loss", "cct_supervision_loss", "supervised_ce"]
+__all__ = ["attention_consistency", "batch_class_thresholds", "cct_consistency_loss", "cct_lambda", "cct_loss",
+           "cct_supervision_loss", "clean_mask", "confident_mask", "dynamic_adaptive_threshold",
+           "mutexmatch_losses", "rank_regularization", "sample_weight_update", "smooth_labels",
+           "soft_cross_entropy", "successive_label_update", "supervised_ce", "validation_loss_rising",
+           "weighted_ce", "weighted_soft_ce"]
