@@ -1,7 +1,8 @@
 """Run cache with provenance: ``run_or_load(config)`` trains once, then serves the stored result.
 
 A run is keyed by a hash of its config and of the fer_utils source (its code, with docstrings and comments
-left out, so rewording a docstring keeps the cache but any change of code invalidates it). A run folder::
+left out, so rewording a docstring keeps the cache but any change of code invalidates it; modules that only
+present results, such as plots and tables, are left out). A run folder::
 
     <results>/<notebook>/<name>-<key>/
         config.json       the config, as given
@@ -33,6 +34,9 @@ from .data.io import PACKAGE_DIR, PROJECT_DIR
 
 RESULTS_DIR = PROJECT_DIR / "results"
 FILES = ("config.json", "metrics.json", "predictions.npz", "provenance.json")
+# Modules that only present results (figures, tables, verdicts) or list configs (which are hashed themselves):
+# changing them cannot change a trained result, so they do not invalidate stored runs.
+PRESENTATION_MODULES = {"plots.py", "report.py", "verdicts.py", "build_sample.py", "reproduce.py", "experiments.py"}
 
 
 class CacheMiss(LookupError):
@@ -48,10 +52,16 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+def code_files() -> list[Path]:
+    """The fer_utils modules a trained result depends on (all but PRESENTATION_MODULES)."""
+    return [p for p in sorted(PACKAGE_DIR.rglob("*.py")) if p.relative_to(PACKAGE_DIR).as_posix()
+            not in PRESENTATION_MODULES]
+
+
 def code_hash() -> str:
-    """Hash of the fer_utils code (ASTs without docstrings; comments never reach the AST)."""
+    """Hash of the training code (ASTs without docstrings; comments never reach the AST)."""
     h = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+    for path in code_files():
         h.update(str(path.relative_to(PACKAGE_DIR)).encode())
         h.update(ast.dump(_strip_docstrings(ast.parse(path.read_text()))).encode())
     return h.hexdigest()

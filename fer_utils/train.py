@@ -180,7 +180,8 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
     default: ``evaluate`` with ``eval_forward``.
     param_groups: optimiser groups (e.g. another lr for the classifier), default all parameters.
     on_epoch_end(model, epoch, record) may add entries to the epoch's history record (e.g. thresholds).
-    ckpt_dir: where ``last.pt`` is written after every epoch and resumed from. Returns a FitResult.
+    ckpt_dir: where ``last.pt`` is written after every epoch and resumed from. on_step(epoch, step) runs after
+    every optimiser step (the crash-and-resume test uses it). Returns a FitResult.
     """
     device = cfg.resolved_device()
     cuda = device.type == "cuda"

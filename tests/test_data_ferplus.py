@@ -161,3 +161,23 @@ def test_root_resolution_order(tmp_path, monkeypatch):
     monkeypatch.setattr(data_io, "shared_data_candidates", lambda: [tmp_path / "no_shared"])
     assert data_io.resolve_root() == (data_io.SAMPLE_ROOT, "sample")
     assert len(load_ferplus("valid")) == 58
+
+
+def test_packed_form_gives_identical_arrays(tmp_path):
+    from fer_utils.data.pack import decode_images, encode_images, pack_ferplus
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    np.testing.assert_array_equal(decode_images(encode_images(noise)), noise)  # lossless on any pixels
+    folders, _ = write_ferplus_fixture(ROOT, tmp_path, per_split=20)
+    pack = pack_ferplus(folders, tmp_path / "packed" / "ferplus" / "ferplus.pack")
+    for split in ("train", "valid", "test"):
+        a = load_ferplus(split, root=folders, cache=False)
+        b = load_ferplus(split, root=tmp_path / "packed", cache=False)
+        assert b.source == str(pack)
+        np.testing.assert_array_equal(a.images, b.images)
+        np.testing.assert_array_equal(a.votes, b.votes)
+        np.testing.assert_array_equal(a.labels, b.labels)
+        assert list(a.names) == list(b.names)
+    pack.write_bytes(b"FERPACK1 broken")
+    with pytest.raises(DataError, match="unreadable FER\\+ pack"):
+        load_ferplus("test", root=tmp_path / "packed", cache=False)

@@ -84,3 +84,9 @@ def test_reproduce_lists_the_notebook_runs(capsys, tmp_path):
     assert all(c["data"] == "sample" for c in runs_for("00_data", "smoke"))
     with pytest.raises(ValueError, match="profile="):
         runs_for("00_data", "huge")
+
+
+def test_code_hash_covers_training_code_not_presentation():
+    names = {p.name for p in R.code_files()}
+    assert {"train.py", "augment.py", "models.py", "tasks.py", "cct.py", "ferplus.py"} <= names
+    assert not names & {"plots.py", "report.py", "verdicts.py"}

@@ -46,21 +46,36 @@ def _find_csvs(base: Path):
     return None
 
 
+def _find_pack(base: Path):
+    for folder in (base / "ferplus", base):
+        if (folder / "ferplus.pack").is_file():
+            return folder / "ferplus.pack"
+    return None
+
+
 def load_ferplus(split: str, root=None, *, source: str = "auto", cache: bool = True) -> FaceData:
     """Load one FER+ split: train (28,558 images), valid (3,579) or test (3,573) in the real data.
 
     root: the data root (holding ``ferplus/``) or the FER+ folder itself; default: $FER_DATA_ROOT,
     then ../shared/data, then the bundled sample. source: "folders" (Microsoft layout), "csv"
-    (fer2013.csv + fer2013new.csv) or "auto" (folders if present, else the CSVs).
+    (fer2013.csv + fer2013new.csv), "packed" (``ferplus.pack``, see fer_utils.data.pack) or "auto"
+    (folders if present, else a pack, else the CSVs).
     Returns FaceData with images (N, 48, 48) uint8, votes (N, 10), labels (majority, -1 where
     unknown + NF outvote every emotion) and names (fer0000000.png ...).
     """
     _check_split(split)
-    if source not in ("auto", "folders", "csv"):
-        raise DataError(f"source={source!r}: expected 'auto', 'folders' or 'csv'")
+    if source not in ("auto", "folders", "csv", "packed"):
+        raise DataError(f"source={source!r}: expected 'auto', 'folders', 'csv' or 'packed'")
     base, _ = resolve_root(root)
-    if source == "csv" or (source == "auto" and not any(
-            (p / FOLDERS[split] / "label.csv").is_file() for p in (base / "ferplus", base))):
+    has_folders = any((p / FOLDERS[split] / "label.csv").is_file() for p in (base / "ferplus", base))
+    pack = _find_pack(base)
+    if source == "packed" or (source == "auto" and not has_folders and pack is not None):
+        if pack is None:
+            raise DataError(f"{base}: no FER+ pack: expected {base / 'ferplus' / 'ferplus.pack'}")
+        from .pack import load_packed
+        return cached({"dataset": "ferplus", "split": split, "form": "packed"}, [pack], [],
+                      lambda: load_packed(pack, split), cache)
+    if source == "csv" or (source == "auto" and not has_folders):
         found = _find_csvs(base)
         if found is None:
             raise DataError(f"{base}: no FER+ data: expected {base / 'ferplus' / FOLDERS[split] / 'label.csv'} "
