@@ -130,28 +130,20 @@ def op_rotate(x, m, gen):          # up to +-30 degrees
     return _affine(x, theta)
 
 
-def op_shear_x(x, m, gen):         # up to +-0.3
-    theta = _eye(len(x), x.device)
-    theta[:, 0, 1] = _signed(m * 0.3, gen)
-    return _affine(x, theta)
+def _affine_entry(row: int, col: int, limit: float, doc: str):
+    """An op that sets one entry of the affine matrix to +-m * limit (shear or translation)."""
+    def op(x, m, gen):
+        theta = _eye(len(x), x.device)
+        theta[:, row, col] = _signed(m * limit, gen)
+        return _affine(x, theta)
+    op.__doc__ = doc
+    return op
 
 
-def op_shear_y(x, m, gen):
-    theta = _eye(len(x), x.device)
-    theta[:, 1, 0] = _signed(m * 0.3, gen)
-    return _affine(x, theta)
-
-
-def op_translate_x(x, m, gen):     # up to +-30% of the width (normalised coordinates span 2)
-    theta = _eye(len(x), x.device)
-    theta[:, 0, 2] = _signed(m * 0.6, gen)
-    return _affine(x, theta)
-
-
-def op_translate_y(x, m, gen):
-    theta = _eye(len(x), x.device)
-    theta[:, 1, 2] = _signed(m * 0.6, gen)
-    return _affine(x, theta)
+op_shear_x = _affine_entry(0, 1, 0.3, "Shear along x by up to +-0.3.")
+op_shear_y = _affine_entry(1, 0, 0.3, "Shear along y by up to +-0.3.")
+op_translate_x = _affine_entry(0, 2, 0.6, "Translate by up to +-30% of the width (normalised coordinates span 2).")
+op_translate_y = _affine_entry(1, 2, 0.6, "Translate by up to +-30% of the height.")
 
 
 RAND_OPS = (op_identity, op_autocontrast, op_equalize, op_brightness, op_contrast, op_sharpness, op_posterize,
