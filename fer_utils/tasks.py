@@ -41,7 +41,7 @@ def load_ferplus_splits(config: dict):
     return load_ferplus("train", root), load_ferplus("valid", root), load_ferplus("test", root)
 
 
-def test_metrics(labels: np.ndarray, logits: torch.Tensor, class_names=FERPLUS_CLASSES) -> dict:
+def final_test_metrics(labels: np.ndarray, logits: torch.Tensor, class_names=FERPLUS_CLASSES) -> dict:
     """The book's final metrics on FER+ Test (majority labels; unlabelled test images left out)."""
     pred = logits.argmax(1).cpu().numpy()
     keep = labels >= 0
@@ -50,6 +50,15 @@ def test_metrics(labels: np.ndarray, logits: torch.Tensor, class_names=FERPLUS_C
     table = per_class_f1(y, p, class_names)
     return {"macro_f1": macro_f1(y, p, c), "accuracy": accuracy(y, p), "abaw_overall": abaw_overall(y, p, c),
             "per_class_f1": {k: float(v) for k, v in table["f1"].items()}, "n_test": int(keep.sum())}
+
+
+def outcome(final: dict, result, predictions: dict, train, valid, test, noise) -> dict:
+    """What a task returns to run_or_load: test metrics, history, predictions, speed and data facts."""
+    return {"final": {**final, "best_valid_macro_f1": result.best_score}, "history": result.history,
+            "best_epoch": result.best_epoch, "predictions": predictions, "train_seconds": result.train_seconds,
+            "images_per_s": result.images_per_s,
+            "data": {"source": train.source, "n_train": len(train), "n_valid": len(valid), "n_test": len(test),
+                     "label_noise_rate": noise.rate}}
 
 
 @task("supervised")
@@ -67,13 +76,8 @@ def supervised(config: dict, work_dir, progress: bool = True) -> dict:
     result = fit(model, DeviceData.from_record(train, device), DeviceData.from_record(valid, device),
                  supervised_ce, cfg, num_classes=8, ckpt_dir=work_dir, progress=progress)
     logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size)
-    return {"final": {**test_metrics(test.labels, logits), "best_valid_macro_f1": result.best_score},
-            "history": result.history, "best_epoch": result.best_epoch,
-            "predictions": {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels,
-                            "names": test.names},
-            "train_seconds": result.train_seconds, "images_per_s": result.images_per_s,
-            "data": {"source": train.source, "n_train": len(train), "n_valid": len(valid), "n_test": len(test),
-                     "label_noise_rate": noise.rate}}
+    predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names}
+    return outcome(final_test_metrics(test.labels, logits), result, predictions, train, valid, test, noise)
 
 
 def pretrain_on_ckplus(config: dict, device, arch: str) -> dict:
@@ -141,27 +145,22 @@ def cct(config: dict, work_dir, progress: bool = True) -> dict:
                 "f1_per_network": [macro_f1(yv[lab], pred[lab, j], 8) for j in range(k)],
                 "agreement": float((pred == pred[:, :1]).all(1).mean())}
 
-    ens = lambda m, x: ensemble_log_probs(m(x))  # noqa: E731
     result = fit(model, DeviceData.from_record(train, device), DeviceData.from_record(valid, device), loss_fn, cfg,
                  num_classes=8, forward_fn=lambda m, batch: m(batch["x"]), evaluate_fn=evaluate_fn,
                  param_groups=groups, ckpt_dir=work_dir, progress=progress)
     test_images = torch.as_tensor(test.images).to(device)
     per = predict(result.model, test_images, cfg.eval_batch_size, forward=all_logits).view(len(test), k, 8)
     logits = ensemble_log_probs(list(per.unbind(1)))
-    final = {**test_metrics(test.labels, logits), "best_valid_macro_f1": result.best_score,
-             "per_network": [test_metrics(test.labels, per[:, j])["macro_f1"] for j in range(k)]}
+    final = {**final_test_metrics(test.labels, logits),
+             "per_network": [final_test_metrics(test.labels, per[:, j])["macro_f1"] for j in range(k)]}
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names}
     if config.get("save_train_predictions"):
         train_logp = predict(result.model, torch.as_tensor(train.images).to(device), cfg.eval_batch_size,
-                             forward=ens)
+                             forward=lambda m, x: ensemble_log_probs(m(x)))
         predictions.update({"train_index": keep.astype(np.int32), "train_label": train.labels.astype(np.int8),
                             "train_majority": clean.astype(np.int8),
                             "train_pred": train_logp.argmax(1).cpu().numpy().astype(np.int8),
                             "train_label_prob": train_logp.exp().gather(
                                 1, torch.as_tensor(train.labels, device=device)[:, None]).squeeze(1)
                             .cpu().numpy().astype(np.float16)})
-    return {"final": final, "history": result.history, "best_epoch": result.best_epoch,
-            "predictions": predictions, "train_seconds": result.train_seconds,
-            "images_per_s": result.images_per_s,
-            "data": {"source": train.source, "n_train": len(train), "n_valid": len(valid), "n_test": len(test),
-                     "label_noise_rate": noise.rate}}
+    return outcome(final, result, predictions, train, valid, test, noise)
