@@ -48,6 +48,7 @@ class TrainConfig:
     strong_ops: int = 2                 # RandAugment ops of the strong view
     erasing: bool = False               # random erasing on the weak and strong views
     jitter: float = 0.0                 # colour jitter strength on the weak and strong views (p = 0.5)
+    mu: int = 7                         # unlabelled images per labelled image (when fit gets unlabelled data)
     eval_batch_size: int = 1024
     compile: bool = False
     amp: bool = True                    # bf16 autocast (CUDA only)
@@ -105,28 +106,50 @@ def _epoch_generator(device: torch.device, seed: int, epoch: int) -> torch.Gener
     return torch.Generator(device=device).manual_seed(seed * 1_000_003 + epoch)
 
 
-def make_batch(data: DeviceData, idx: torch.Tensor, cfg: TrainConfig, gen: torch.Generator,
-               channels_last: bool = False) -> dict:
-    """The batch dict: index, y, extra per-sample tensors, and the requested normalised views.
-    ``x`` is the first view in ``cfg.views``."""
-    raw = A.to_float(data.images[idx])
-    batch = {"index": idx, "y": data.labels[idx], **{k: v[idx] for k, v in data.extra.items()}}
-    for view in cfg.views:
+VIEWS = ("plain", "weak", "strong", "flipped_strong")
+
+
+def _views(raw: torch.Tensor, views, cfg: TrainConfig, gen: torch.Generator, channels_last: bool,
+           prefix: str = "") -> dict:
+    """The requested views of a batch of [0, 1] images, normalised.
+
+    plain: no augmentation; weak: crop + flip; strong: weak + RandAugment + Cutout;
+    flipped_strong: the *same* weak image with photometric RandAugment ops, flipped horizontally (pixel-
+    aligned with the weak view up to the flip, for attention-map consistency, method notes B-000.10).
+    """
+    out, weak = {}, None
+    for view in views:
         if view == "plain":
             x = raw
-        elif view == "weak":
-            x = A.weak(raw, gen)
+        elif view in ("weak", "flipped_strong"):
+            weak = A.weak(raw, gen) if weak is None else weak
+            x = weak if view == "weak" else A.rand_augment(weak, gen, cfg.strong_ops, A.PHOTOMETRIC_OPS).flip(-1)
         elif view == "strong":
             x = A.strong(raw, gen, cfg.strong_ops)
         else:
-            raise ValueError(f"views: unknown view {view!r} (expected 'plain', 'weak' or 'strong')")
+            raise ValueError(f"views: unknown view {view!r} (expected one of {', '.join(VIEWS)})")
         if cfg.jitter and view != "plain":
             x = A.color_jitter(x, gen, cfg.jitter, cfg.jitter, p=0.5)
         if cfg.erasing and view != "plain":
             x = A.random_erasing(x, gen)
         x = A.normalize(x)
-        batch[view] = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+        out[prefix + view] = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    return out
+
+
+def make_batch(data: DeviceData, idx: torch.Tensor, cfg: TrainConfig, gen: torch.Generator,
+               channels_last: bool = False, unlabelled: DeviceData | None = None,
+               u_idx: torch.Tensor | None = None) -> dict:
+    """The batch dict: index, y, extra per-sample tensors, and the requested normalised views
+    (``x`` is the first of ``cfg.views``); with unlabelled data also ``u_index``, ``u_weak`` and
+    ``u_strong`` (FixMatch-style weak and strong views of mu * B unlabelled images)."""
+    batch = {"index": idx, "y": data.labels[idx], **{k: v[idx] for k, v in data.extra.items()}}
+    batch.update(_views(A.to_float(data.images[idx]), cfg.views, cfg, gen, channels_last))
     batch["x"] = batch[cfg.views[0]]
+    if unlabelled is not None:
+        batch["u_index"] = u_idx
+        batch.update(_views(A.to_float(unlabelled.images[u_idx]), ("weak", "strong"), cfg, gen, channels_last,
+                            prefix="u_"))
     return batch
 
 
@@ -171,7 +194,8 @@ def _save_atomic(obj, path: Path) -> None:
 def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, loss_fn: Callable,
         cfg: TrainConfig, *, num_classes: int | None = None, forward_fn: Callable = default_forward,
         eval_forward: Callable | None = None, evaluate_fn: Callable | None = None,
-        param_groups: list[dict] | None = None, on_epoch_end: Callable | None = None, ckpt_dir=None,
+        param_groups: list[dict] | None = None, on_epoch_start: Callable | None = None,
+        on_epoch_end: Callable | None = None, unlabelled: DeviceData | None = None, ckpt_dir=None,
         progress: bool = True, on_step: Callable | None = None) -> FitResult:
     """Train ``model`` on ``train`` and select the epoch with the best validation macro F1.
 
@@ -179,7 +203,10 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
     evaluate_fn(model, valid) -> dict with "macro_f1" (the selection metric) and anything else to log;
     default: ``evaluate`` with ``eval_forward``.
     param_groups: optimiser groups (e.g. another lr for the classifier), default all parameters.
+    on_epoch_start(model, epoch, history) runs before each epoch (also after a resume: state a method
+    keeps between epochs, such as thresholds, is rebuilt from the history records);
     on_epoch_end(model, epoch, record) may add entries to the epoch's history record (e.g. thresholds).
+    unlabelled: a pool of unlabelled images; every batch then carries cfg.mu * batch_size of them.
     ckpt_dir: where ``last.pt`` is written after every epoch and resumed from. on_step(epoch, step) runs after
     every optimiser step (the crash-and-resume test uses it). Returns a FitResult.
     """
@@ -228,6 +255,10 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
             batches = plain_batches(len(train), cfg.batch_size, steps, gen)
         else:
             raise ValueError(f"sampler={cfg.sampler!r}: expected 'plain' or 'balanced'")
+        u_batches = (plain_batches(len(unlabelled), cfg.mu * cfg.batch_size, steps, gen)
+                     if unlabelled is not None else None)
+        if on_epoch_start is not None:
+            on_epoch_start(model, epoch, history)
         model.train()
         if cuda:
             torch.cuda.synchronize()
@@ -238,7 +269,8 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
             factor = lr_factor(cfg.schedule, epoch * steps + step, total_steps, epoch, cfg.lr_gamma)
             for g in opt.param_groups:
                 g["lr"] = g["base_lr"] * factor
-            batch = make_batch(train, batches[step], cfg, gen, channels_last=cuda)
+            batch = make_batch(train, batches[step], cfg, gen, channels_last=cuda, unlabelled=unlabelled,
+                               u_idx=u_batches[step] if u_batches is not None else None)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda and cfg.amp):
                 outputs = forward_fn(step_model, batch)
                 out = loss_fn(outputs, batch, epoch)

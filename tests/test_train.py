@@ -72,3 +72,36 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
     for k in a["state"]:
         assert torch.equal(a["state"][k], b["state"][k]), k
     assert [h["train_loss"] for h in a["history"]] == [h["train_loss"] for h in b["history"]]
+
+
+def test_unlabelled_stream_and_aligned_flipped_strong_view(faces):
+    lab = DeviceData.from_record(faces.subset(np.arange(16)), "cpu")
+    unl = DeviceData.from_record(faces.subset(np.arange(16, 56)), "cpu")
+    cfg = TrainConfig(views=("weak", "flipped_strong"), mu=2, strong_ops=1)
+    gen = torch.Generator().manual_seed(0)
+    batch = make_batch(lab, torch.arange(4), cfg, gen, unlabelled=unl, u_idx=torch.arange(8))
+    assert batch["u_weak"].shape == (8, 1, 48, 48) and batch["u_strong"].shape == (8, 1, 48, 48)
+    # flipped_strong = photometric ops on the same weak image, flipped: flipping it back aligns the edges
+    from fer_utils import augment as A
+    weak = batch["weak"] * A.STD + A.MEAN
+    back = (batch["flipped_strong"] * A.STD + A.MEAN).flip(-1)
+    edges = lambda x: (x[..., 1:] - x[..., :-1]).abs().flatten(1)  # noqa: E731
+    corr = torch.nn.functional.cosine_similarity(edges(weak), edges(back)).mean()
+    shuffled = torch.nn.functional.cosine_similarity(edges(weak), edges(back.roll(1, 0))).mean()
+    assert corr > shuffled + 0.1
+
+
+def test_fit_draws_unlabelled_batches_and_calls_epoch_start(faces):
+    lab = DeviceData.from_record(faces.subset(np.arange(32)), "cpu")
+    unl = DeviceData.from_record(faces.subset(np.arange(32, 56)), "cpu")
+    seen, starts = [], []
+
+    def loss_fn(outputs, batch, epoch):
+        seen.append(batch["u_index"].clone())
+        return supervised_ce(outputs, batch, epoch)
+
+    cfg = TrainConfig(epochs=2, batch_size=8, steps_per_epoch=2, mu=2, views=("weak",))
+    fit(TinyNet(), lab, None, loss_fn, cfg, unlabelled=unl, progress=False,
+        on_epoch_start=lambda m, e, h: starts.append((e, len(h))))
+    assert starts == [(0, 0), (1, 1)]
+    assert all(len(u) == 16 for u in seen) and len(torch.cat(seen[:1]).unique()) == 16
