@@ -171,7 +171,7 @@ def run_or_load(config: dict, results_dir=None, *, train: bool = True, progress:
     return load_run(target)
 
 
-def aggregate(runs: list[Run], metrics=("macro_f1", "accuracy")) -> "pd.DataFrame":  # noqa: F821
+def aggregate(runs: list[Run], metrics=("macro_f1", "accuracy")):
     """Mean and std over seeds of each group of runs sharing a name; one row per name."""
     import pandas as pd
     rows = [{"name": r.config["name"], "seed": r.config.get("seed"), **{m: r.final.get(m) for m in metrics},

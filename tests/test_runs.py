@@ -88,5 +88,5 @@ def test_reproduce_lists_the_notebook_runs(capsys, tmp_path):
 
 def test_code_hash_covers_training_code_not_presentation():
     names = {p.name for p in R.code_files()}
-    assert {"train.py", "augment.py", "models.py", "tasks.py", "cct.py", "ferplus.py"} <= names
+    assert {"train.py", "augment.py", "models.py", "supervised.py", "common.py", "cct.py", "ferplus.py"} <= names
     assert not names & {"plots.py", "report.py", "verdicts.py"}

@@ -1,0 +1,22 @@
+"""Training tasks that ``run_or_load`` can run, by name. Each takes (config, work_dir, progress) and returns
+the final test metrics, the per-epoch history and the test predictions (``common.outcome``).
+
+One module per method: ``supervised`` (the baseline), ``cct`` (paper 001).
+"""
+from __future__ import annotations
+
+TASKS = {}
+
+
+def task(name):
+    """Register a training function under ``name`` (the "task" of a run config)."""
+    def register(fn):
+        TASKS[name] = fn
+        return fn
+    return register
+
+
+from . import cct, supervised  # noqa: E402,F401  (registers the tasks)
+from .common import data_root_for, final_test_metrics, load_ferplus_splits, outcome  # noqa: E402
+
+__all__ = ["TASKS", "data_root_for", "final_test_metrics", "load_ferplus_splits", "outcome", "task"]

@@ -1,0 +1,31 @@
+"""The fully supervised baseline: one network, cross-entropy (paper 000's fully supervised model)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..labels import noise_report, training_labels
+from ..losses import supervised_ce
+from ..models import build_model
+from ..train import DeviceData, TrainConfig, fit, predict, seed_everything
+from . import task
+from .common import final_test_metrics, load_ferplus_splits, outcome
+
+
+@task("supervised")
+def supervised(config: dict, work_dir, progress: bool = True) -> dict:
+    """Fully supervised training with cross-entropy on FER+ (majority or noisy training labels)."""
+    train, valid, test = load_ferplus_splits(config)
+    y = training_labels(train.votes, train.labels, config.get("labels", "majority"), 8,
+                        config.get("label_seed", 0))
+    noise = noise_report(train.labels, y, 8)
+    train = train.with_labels(y).subset(y >= 0)
+    cfg = TrainConfig(**config["train"], seed=config["seed"])
+    device = cfg.resolved_device()
+    seed_everything(config["seed"])
+    model = build_model(config.get("arch", "resnet18"), 8, dropout=config.get("dropout", 0.0))
+    result = fit(model, DeviceData.from_record(train, device), DeviceData.from_record(valid, device),
+                 supervised_ce, cfg, num_classes=8, ckpt_dir=work_dir, progress=progress)
+    logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size)
+    predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names}
+    return outcome(final_test_metrics(test.labels, logits), result, predictions, train, valid, test, noise)
