@@ -77,6 +77,8 @@ def test_class_balanced_batches_have_equal_counts():
 
 
 def test_plain_batches_are_permutations():
+    small = plain_batches(5, 8, 3, torch.Generator().manual_seed(0))  # a pool smaller than a batch is cycled
+    assert small.shape == (3, 8) and sorted(small.flatten()[:5].tolist()) == [0, 1, 2, 3, 4]
     b = plain_batches(100, 32, 6, torch.Generator().manual_seed(0))
     assert b.shape == (6, 32)
     assert len(set(b[:3].flatten().tolist())) == 96  # one pass without repeats
@@ -120,3 +122,33 @@ def test_schedules():
     assert lr_factor("none", 5, 10, 2) == 1
     with pytest.raises(ValueError, match="schedule="):
         lr_factor("step", 0, 1, 0)
+
+
+def test_two_head_net_detaches_only_the_separation_head_input():
+    from fer_utils.models import TwoHeadNet
+    model = TwoHeadNet(8)
+    tpc, tnc, tnc_sep = model(torch.randn(2, 1, 48, 48), heads=True)
+    assert tpc.shape == tnc.shape == tnc_sep.shape == (2, 8) and torch.allclose(tnc, tnc_sep)
+    tnc_sep.sum().backward()
+    assert model.tnc.weight.grad is not None and model.net.fc.weight.grad is None
+    assert all(p.grad is None for p in model.net.backbone.parameters())  # L_sep does not reach the backbone
+
+
+def test_importance_net_alpha_and_maps():
+    from fer_utils.models import ImportanceNet
+    model = ImportanceNet(8).eval()
+    with torch.no_grad():
+        logits, alpha, maps = model(torch.randn(3, 1, 48, 48), return_all=True)
+    assert logits.shape == (3, 8) and alpha.shape == (3,) and ((alpha > 0) & (alpha < 1)).all()
+    assert maps.shape == (3, 8, 6, 6)
+
+
+def test_frozen_feature_classifier_trains_only_its_head():
+    from fer_utils.models import FrozenFeatureClassifier
+    body = build_model("resnet18", 23)
+    model = FrozenFeatureClassifier(body.backbone, body.feature_dim, 8)
+    model.train()
+    assert not model.backbone.training and model.head.training
+    model(torch.randn(4, 1, 48, 48)).sum().backward()
+    assert all(p.grad is None for p in model.backbone.parameters())
+    assert sum(isinstance(m, torch.nn.Linear) for m in model.head) == 4  # three hidden FC + the output

@@ -5,9 +5,14 @@ import torch
 
 
 def plain_batches(n: int, batch_size: int, num_batches: int, gen: torch.Generator) -> torch.Tensor:
-    """(num_batches, batch_size) indices from successive seeded permutations of range(n) (drop-last)."""
+    """(num_batches, batch_size) indices from successive seeded permutations of range(n) (drop-last).
+    A pool smaller than one batch (e.g. a small unlabelled pool) is cycled through successive permutations."""
+    if n == 0:
+        raise ValueError("plain_batches needs at least one sample")
     if n < batch_size:
-        raise ValueError(f"batch_size={batch_size} is larger than the {n} samples")
+        reps = -(-num_batches * batch_size // n)
+        stream = torch.cat([torch.randperm(n, generator=gen, device=gen.device) for _ in range(reps)])
+        return stream[: num_batches * batch_size].view(num_batches, batch_size)
     per_perm = n // batch_size
     perms = [torch.randperm(n, generator=gen, device=gen.device)[: per_perm * batch_size]
              for _ in range(-(-num_batches // per_perm))]

@@ -1,7 +1,8 @@
 """Training tasks that ``run_or_load`` can run, by name. Each takes (config, work_dir, progress) and returns
 the final test metrics, the per-epoch history and the test predictions (``common.outcome``).
 
-One module per method: ``supervised`` (the baseline), ``cct`` (paper 001).
+One module per method: ``supervised`` (the baseline), ``cct`` (paper 001), ``abaw5_expression`` (paper 000:
+frozen-feature baseline, MutexMatch with the dynamic adaptive threshold, noise-aware model).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def task(name):
     return register
 
 
-from . import cct, supervised  # noqa: E402,F401  (registers the tasks)
+from . import abaw5_expression, cct, supervised  # noqa: E402,F401  (registers the tasks)
 from .common import data_root_for, final_test_metrics, load_ferplus_splits, outcome  # noqa: E402
 
 __all__ = ["TASKS", "data_root_for", "final_test_metrics", "load_ferplus_splits", "outcome", "task"]

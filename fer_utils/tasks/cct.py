@@ -4,13 +4,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..labels import noise_report, training_labels
 from ..losses import cct_lambda, cct_loss
 from ..metrics import accuracy, macro_f1
 from ..models import CoTrained, ensemble_log_probs, load_backbone
 from ..train import DeviceData, TrainConfig, fit, predict, seed_everything
 from . import task
-from .common import final_test_metrics, load_ferplus_splits, outcome, pretrain_on_ckplus
+from .common import final_test_metrics, load_ferplus_splits, outcome, pretrain_on_ckplus, training_split
 
 
 @task("cct")
@@ -22,11 +21,9 @@ def cct(config: dict, work_dir, progress: bool = True) -> dict:
     classifier_lr, save_train_predictions.
     """
     train, valid, test = load_ferplus_splits(config)
-    y = training_labels(train.votes, train.labels, config.get("labels", "majority"), 8, config.get("label_seed", 0))
-    noise = noise_report(train.labels, y, 8)
-    keep = np.flatnonzero(y >= 0)
-    clean = train.labels[keep]
-    train = train.with_labels(y).subset(keep)
+    clean_labels = train.labels
+    train, keep, noise = training_split(train, config)
+    clean = clean_labels[keep]
     cfg = TrainConfig(**config["train"], seed=config["seed"])
     device = cfg.resolved_device()
     k, arch = config.get("networks", 3), config.get("arch", "resnet18")

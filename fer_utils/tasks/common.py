@@ -6,7 +6,7 @@ import torch
 
 from ..data import DataError, load_ckplus, load_ferplus
 from ..data.io import SAMPLE_ROOT, resolve_root
-from ..labels import CKPLUS_CLASSES, FERPLUS_CLASSES
+from ..labels import CKPLUS_CLASSES, FERPLUS_CLASSES, noise_report, training_labels
 from ..losses import supervised_ce
 from ..metrics import abaw_overall, accuracy, macro_f1, per_class_f1
 from ..models import build_model
@@ -29,6 +29,15 @@ def data_root_for(config: dict):
 def load_ferplus_splits(config: dict):
     root = data_root_for(config)
     return load_ferplus("train", root), load_ferplus("valid", root), load_ferplus("test", root)
+
+
+def training_split(train, config: dict):
+    """The training labels a config asks for ("labels", "label_seed"), restricted to labelled images.
+    Returns (train subset with those labels, indices of the subset in the split, NoiseReport)."""
+    y = training_labels(train.votes, train.labels, config.get("labels", "majority"), 8, config.get("label_seed", 0))
+    noise = noise_report(train.labels, y, 8)
+    keep = np.flatnonzero(y >= 0)
+    return train.with_labels(y).subset(keep), keep, noise
 
 
 def final_test_metrics(labels: np.ndarray, logits: torch.Tensor, class_names=FERPLUS_CLASSES) -> dict:

@@ -4,22 +4,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..labels import noise_report, training_labels
 from ..losses import supervised_ce
 from ..models import build_model
 from ..train import DeviceData, TrainConfig, fit, predict, seed_everything
 from . import task
-from .common import final_test_metrics, load_ferplus_splits, outcome
+from .common import final_test_metrics, load_ferplus_splits, outcome, training_split
 
 
 @task("supervised")
 def supervised(config: dict, work_dir, progress: bool = True) -> dict:
     """Fully supervised training with cross-entropy on FER+ (majority or noisy training labels)."""
     train, valid, test = load_ferplus_splits(config)
-    y = training_labels(train.votes, train.labels, config.get("labels", "majority"), 8,
-                        config.get("label_seed", 0))
-    noise = noise_report(train.labels, y, 8)
-    train = train.with_labels(y).subset(y >= 0)
+    train, _, noise = training_split(train, config)
     cfg = TrainConfig(**config["train"], seed=config["seed"])
     device = cfg.resolved_device()
     seed_everything(config["seed"])
