@@ -84,7 +84,65 @@ def cct_chapter(profile: str) -> list[dict]:
     return runs
 
 
-NOTEBOOKS = {"00_data": data_chapter, "02_cct": cct_chapter}
+def abaw5_recipes(profile: str) -> dict:
+    """Paper 000's settings on FER+, per model (training steps sized for the GPU budget, stated in the chapter)."""
+    _check(profile)
+    if profile == "smoke":
+        tiny = {"epochs": 2, "batch_size": 8, "steps_per_epoch": 1, "lr": 5e-4, "weight_decay": 1e-4}
+        return {"data": "sample", "seeds": [0], "frozen": tiny, "pretrain": {**tiny, "epochs": 1},
+                "mutexmatch": {**tiny, "mu": 2}, "noise_aware": {**tiny, "lr": 1e-4}}
+    return {"data": "full", "seeds": [0, 1, 2],
+            "frozen": {"epochs": 20, "batch_size": 256, "lr": 1e-3, "weight_decay": 1e-4, "compile": True},
+            "pretrain": {"epochs": 40, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4, "compile": True},
+            "mutexmatch": {"epochs": 20, "batch_size": 128, "mu": 3, "steps_per_epoch": 100, "lr": 5e-4,
+                           "weight_decay": 1e-4, "compile": True},
+            "noise_aware": {"epochs": 30, "batch_size": 128, "lr": 1e-4, "weight_decay": 1e-4, "compile": True}}
+
+
+def abaw5_expression_chapter(profile: str) -> list[dict]:
+    """01_abaw5_expression: Table 1 (baseline, fully supervised, semi-supervised, noise-aware) in both label
+    settings over 3 seeds; a scarce-label setting (10%); ablations (fixed threshold, no attention
+    consistency) and a synthetic-noise sweep (one seed each). The fully supervised rows are the data
+    chapter's runs (same configs, trained once)."""
+    r = abaw5_recipes(profile)
+    smoke = profile == "smoke"
+
+    def cfg(task, name, seed, labels, train, **over):
+        base = {"task": task, "notebook": "01_abaw5_expression", "name": name, "profile": profile,
+                "data": r["data"], "arch": "resnet18", "labels": labels, "label_seed": 0, "seed": seed,
+                "train": dict(train)}
+        base.update(over)
+        return base
+
+    supervised = {c["name"]: c for c in data_chapter(profile)}
+    runs = []
+    for labels in (("single_annotator",) if smoke else ("single_annotator", "majority")):
+        for seed in r["seeds"]:
+            runs.append(cfg("frozen_baseline", f"baseline-{labels}", seed, labels, r["frozen"],
+                            pretrain=r["pretrain"], dropout=0.5))
+            runs.append({**supervised[f"resnet18-{labels}"], "seed": seed})
+            runs.append(cfg("mutexmatch", f"mutexmatch-{labels}", seed, labels, r["mutexmatch"], threshold="dat",
+                            labelled_fraction=1.0, dropout=0.0))
+            runs.append(cfg("noise_aware", f"noise-aware-{labels}", seed, labels, r["noise_aware"],
+                            consistency_weight=1.0, save_train_alpha=seed == 0))
+    seed = r["seeds"][0]
+    sup_train = supervised["resnet18-majority"]["train"]
+    runs += [cfg("supervised", "supervised-10pct", seed, "majority", sup_train, labelled_fraction=0.1, dropout=0.5),
+             cfg("mutexmatch", "mutexmatch-10pct", seed, "majority", r["mutexmatch"], threshold="dat",
+                 labelled_fraction=0.1),
+             cfg("mutexmatch", "mutexmatch-10pct-fixed", seed, "majority", r["mutexmatch"], threshold=0.95,
+                 labelled_fraction=0.1),
+             cfg("noise_aware", "noise-aware-no-consistency", seed, "single_annotator", r["noise_aware"],
+                 consistency_weight=0.0)]
+    for rate in (() if smoke else (0.2, 0.4)):
+        runs.append({**supervised["resnet18-majority"], "name": f"resnet18-sym{rate}", "labels": f"symmetric:{rate}",
+                     "notebook": "01_abaw5_expression"})
+        runs.append(cfg("noise_aware", f"noise-aware-sym{rate}", seed, f"symmetric:{rate}", r["noise_aware"],
+                        consistency_weight=1.0))
+    return runs
+
+
+NOTEBOOKS = {"00_data": data_chapter, "01_abaw5_expression": abaw5_expression_chapter, "02_cct": cct_chapter}
 
 
 def runs_for(notebook: str, profile: str) -> list[dict]:

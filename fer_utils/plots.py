@@ -129,3 +129,34 @@ def binned_rate(x: np.ndarray, hit: np.ndarray, groups: dict[str, np.ndarray], b
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def overlaid_hist(values: np.ndarray, groups: dict[str, np.ndarray], title: str, xlabel: str, bins: int = 40):
+    """Density histograms of ``values`` for each group (a boolean mask), overlaid."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    edges = np.linspace(np.nanmin(values), np.nanmax(values), bins)
+    for label, mask in groups.items():
+        ax.hist(values[mask], bins=edges, alpha=0.6, density=True, label=f"{label} (n={int(mask.sum())})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def attention_grid(images: np.ndarray, maps: np.ndarray, titles, title: str):
+    """Faces (N, 48, 48) above the same faces overlaid with one attention map each (N, h, w)."""
+    n = len(images)
+    fig, axes = plt.subplots(2, n, figsize=(1.3 * n, 2.8), squeeze=False)
+    h, w = images.shape[1:]
+    for j in range(n):
+        axes[0, j].imshow(images[j], cmap="gray")
+        axes[0, j].set_title(titles[j], fontsize=8)
+        axes[1, j].imshow(images[j], cmap="gray")
+        axes[1, j].imshow(maps[j], cmap="jet", alpha=0.45, extent=(0, w - 1, h - 1, 0), interpolation="bilinear")
+        axes[0, j].axis("off")
+        axes[1, j].axis("off")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -32,9 +32,9 @@ def values(groups: dict, name: str, metric: str = "macro_f1") -> list[float]:
     return [r.final[metric] for r in groups.get(name, [])]
 
 
-def cell(groups: dict, name: str, metric: str = "macro_f1", digits: int = 3) -> str:
-    """'mean ± std' over the seeds of run ``name`` ('pending' when nothing is stored)."""
-    v = np.asarray(values(groups, name, metric), dtype=float)
+def cell(groups: dict, name: str, metric: str = "macro_f1", digits: int = 3, scale: float = 1.0) -> str:
+    """'mean ± std' over the seeds of run ``name`` ('pending' when nothing is stored); ``scale=100`` for %."""
+    v = np.asarray(values(groups, name, metric), dtype=float) * scale
     if len(v) == 0:
         return "pending"
     if len(v) == 1:

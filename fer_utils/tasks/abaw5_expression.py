@@ -158,11 +158,15 @@ def noise_aware(config: dict, work_dir, progress: bool = True) -> dict:
 
     result = fit(model, DeviceData.from_record(train, device), DeviceData.from_record(valid, device), loss_fn, cfg,
                  num_classes=8, forward_fn=forward_fn, ckpt_dir=work_dir, progress=progress)
-    extra = {}
+    # class attention maps of a few test faces (the first of each class), for the chapter's figure
+    faces = np.array([np.flatnonzero(test.labels == c)[0] for c in range(8) if (test.labels == c).any()])
+    cams = predict(result.model, torch.as_tensor(test.images[faces]).to(device), cfg.eval_batch_size,
+                   forward=lambda m, x: m(x, return_all=True)[2].flatten(1))
+    extra = {"cam_index": faces.astype(np.int32), "cam_maps": cams.view(len(faces), 8, -1).cpu().numpy().astype(np.float16)}
     if config.get("save_train_alpha"):  # the learned importance of every training image (no augmentation)
         alpha = predict(result.model, torch.as_tensor(train.images).to(device), cfg.eval_batch_size,
                         forward=lambda m, x: m(x, return_all=True)[1][:, None])[:, 0]
-        extra = {"train_index": keep.astype(np.int32), "train_label": train.labels.astype(np.int8),
+        extra |= {"train_index": keep.astype(np.int32), "train_label": train.labels.astype(np.int8),
                  "train_majority": clean_labels[keep].astype(np.int8),
                  "train_alpha": alpha.cpu().numpy().astype(np.float16)}
     return _test_outcome(result, train, valid, test, noise, device, cfg.eval_batch_size, extra)

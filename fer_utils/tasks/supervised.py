@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..labels import labelled_fraction_split
 from ..losses import supervised_ce
 from ..models import build_model
 from ..train import DeviceData, TrainConfig, fit, predict, seed_everything
@@ -13,9 +14,13 @@ from .common import final_test_metrics, load_ferplus_splits, outcome, training_s
 
 @task("supervised")
 def supervised(config: dict, work_dir, progress: bool = True) -> dict:
-    """Fully supervised training with cross-entropy on FER+ (majority or noisy training labels)."""
+    """Fully supervised training with cross-entropy on FER+ (majority or noisy training labels; optionally
+    only a labelled fraction of each class, the scarce-label reference for the semi-supervised methods)."""
     train, valid, test = load_ferplus_splits(config)
     train, _, noise = training_split(train, config)
+    if config.get("labelled_fraction", 1.0) < 1.0:  # scarce labels: keep a fraction of every class, drop the rest
+        keep, _ = labelled_fraction_split(train.labels, config["labelled_fraction"], seed=config.get("split_seed", 0))
+        train = train.subset(keep)
     cfg = TrainConfig(**config["train"], seed=config["seed"])
     device = cfg.resolved_device()
     seed_everything(config["seed"])
