@@ -99,13 +99,14 @@ def training_curves(histories: dict[str, list[dict]], keys=("train_loss", "valid
 
 
 def lines(x, series: dict[str, np.ndarray], title: str, xlabel: str, ylabel: str, dashed=(), figsize=(7, 3.4)):
-    """Several curves over a shared x; labels in ``dashed`` are drawn dashed (e.g. the other reading)."""
+    """Several curves over a shared x. Labels in ``dashed`` are drawn dashed, in the colour of the curve whose
+    label they extend ("β=4.0 clamped" takes the colour of "β=4.0"), e.g. for the other reading of a formula."""
     fig, ax = plt.subplots(figsize=figsize)
     colours = {}
     for label, y in series.items():
-        key = label.split(" ")[0]
-        line, = ax.plot(x, y, linestyle="--" if label in dashed else "-", color=colours.get(key), label=label)
-        colours.setdefault(key, line.get_color())
+        base = label.rsplit(" ", 1)[0] if label in dashed else None
+        line, = ax.plot(x, y, linestyle="--" if label in dashed else "-", color=colours.get(base), label=label)
+        colours[label] = line.get_color()
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
