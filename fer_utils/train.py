@@ -195,7 +195,8 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
         cfg: TrainConfig, *, num_classes: int | None = None, forward_fn: Callable = default_forward,
         eval_forward: Callable | None = None, evaluate_fn: Callable | None = None,
         param_groups: list[dict] | None = None, on_epoch_start: Callable | None = None,
-        on_epoch_end: Callable | None = None, unlabelled: DeviceData | None = None, ckpt_dir=None,
+        on_epoch_end: Callable | None = None, unlabelled: DeviceData | None = None,
+        batches_fn: Callable | None = None, state: dict | None = None, ckpt_dir=None,
         progress: bool = True, on_step: Callable | None = None) -> FitResult:
     """Train ``model`` on ``train`` and select the epoch with the best validation macro F1.
 
@@ -207,6 +208,9 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
     keeps between epochs, such as thresholds, is rebuilt from the history records);
     on_epoch_end(model, epoch, record) may add entries to the epoch's history record (e.g. thresholds).
     unlabelled: a pool of unlabelled images; every batch then carries cfg.mu * batch_size of them.
+    batches_fn(epoch, steps, gen) -> (steps, batch_size) indices into ``train`` replaces the sampler (e.g. to
+    draw only from the samples a self-training round keeps). state: a dict of tensors a method updates
+    between epochs (targets, weights, masks); it is saved in the checkpoint and restored in place on resume.
     ckpt_dir: where ``last.pt`` is written after every epoch and resumed from. on_step(epoch, step) runs after
     every optimiser step (the crash-and-resume test uses it). Returns a FitResult.
     """
@@ -236,11 +240,13 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
     start_epoch, train_seconds, images_seen = 0, 0.0, 0
     ckpt = Path(ckpt_dir) / "last.pt" if ckpt_dir else None
     if ckpt is not None and ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        history, best = state["history"], state["best"]
-        start_epoch, train_seconds, images_seen = state["epoch"] + 1, state["train_seconds"], state["images_seen"]
+        saved = torch.load(ckpt, map_location=device, weights_only=False)
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        history, best = saved["history"], saved["best"]
+        start_epoch, train_seconds, images_seen = saved["epoch"] + 1, saved["train_seconds"], saved["images_seen"]
+        for k, v in (state or {}).items():
+            v.copy_(saved["state"][k])
     if ckpt is not None:
         ckpt.parent.mkdir(parents=True, exist_ok=True)
 
@@ -249,7 +255,9 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
     for epoch in bar:
         torch.manual_seed(cfg.seed * 1_000_003 + epoch)  # dropout and any other global draws
         gen = _epoch_generator(device, cfg.seed, epoch)
-        if cfg.sampler == "balanced":
+        if batches_fn is not None:
+            batches = batches_fn(epoch, steps, gen)
+        elif cfg.sampler == "balanced":
             batches = class_balanced_batches(train.labels, cfg.batch_size, steps, gen)
         elif cfg.sampler == "plain":
             batches = plain_batches(len(train), cfg.batch_size, steps, gen)
@@ -305,7 +313,8 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
         if ckpt is not None:
             _save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "history": history,
                           "best": best, "epoch": epoch, "train_seconds": train_seconds,
-                          "images_seen": images_seen, "config": dataclasses.asdict(cfg)}, ckpt)
+                          "images_seen": images_seen, "config": dataclasses.asdict(cfg),
+                          "state": {k: v.detach().clone() for k, v in (state or {}).items()}}, ckpt)
     if best["state"] is not None:
         model.load_state_dict(best["state"])
     else:  # no validation split: the last epoch

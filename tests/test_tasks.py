@@ -13,8 +13,9 @@ def run(name, tmp_path, **config):
             "labels": "single_annotator", "train": dict(TRAIN)}
     base.update(config)
     out = TASKS[name](base, tmp_path, progress=False)
-    assert 0 <= out["final"]["macro_f1"] <= 1 and len(out["history"]) == TRAIN["epochs"]
-    assert out["predictions"]["logits"].shape == (len(out["predictions"]["labels"]), 8)
+    assert 0 <= out["final"]["macro_f1"] <= 1 and len(out["history"]) == base["train"]["epochs"]
+    classes = 7 if base.get("dataset") == "ckplus" else 8
+    assert out["predictions"]["logits"].shape == (len(out["predictions"]["labels"]), classes)
     return out
 
 
@@ -44,3 +45,35 @@ def test_noise_aware(tmp_path):
     assert ((pred["train_alpha"] > 0) & (pred["train_alpha"] < 1)).all()
     off = run("noise_aware", tmp_path / "off", consistency_weight=0.0)
     assert "consistency" not in off["history"][0]
+
+
+def test_self_training_rounds_on_ferplus(tmp_path):
+    out = run("self_training", tmp_path, st=True, sw=True, init_epochs=1, window=1, replace=0.1, tau=0.0,
+              train={**TRAIN, "epochs": 3}, save_train_weights=True)
+    rounds = [h for h in out["history"] if "val_loss" in h]
+    assert len(rounds) == 3  # a round after the initial model and after each later epoch
+    assert all(h["n_selected"] > 0 for h in rounds)  # tau = 0: every prediction is a candidate
+    assert out["data"]["n_unlabelled"] == 58  # the paper's protocol: FER+ test images as the unlabelled pool
+    w = out["predictions"]["train_weight"].astype(float)
+    assert ((w >= 0) & (w <= 1)).all() and len(w) == len(out["predictions"]["train_label"])
+
+
+def test_self_training_on_a_ckplus_fold_with_cross_dataset_eval(tmp_path):
+    out = run("self_training", tmp_path, dataset="ckplus", fold=0, st=True, sw=False, init_epochs=1,
+              cross_eval=True, train={**TRAIN, "epochs": 2})
+    assert out["predictions"]["logits"].shape[1] == 7  # CK+'s seven classes
+    cross = out["final"]["cross"]
+    assert cross["n"] > 0 and set(cross["classes"]) <= {"anger", "contempt", "disgust", "fear", "happiness",
+                                                         "sadness", "surprise"}
+
+
+def test_cross_dataset_scores_restrict_to_shared_classes():
+    import torch
+    from fer_utils.labels import CKPLUS_CLASSES, FERPLUS_CLASSES
+    from fer_utils.tasks.self_training import cross_dataset_scores
+    logits = torch.zeros(2, 8)
+    logits[0, 0], logits[0, 4] = 5.0, 3.0   # neutral (not in CK+), then anger: restricted prediction = anger
+    logits[1, 2] = 5.0                      # surprise
+    labels = np.array([CKPLUS_CLASSES.index("anger"), CKPLUS_CLASSES.index("happiness")])
+    s = cross_dataset_scores(logits, labels, FERPLUS_CLASSES, CKPLUS_CLASSES)
+    assert s["accuracy"] == 0.5 and s["n"] == 2 and "neutral" not in s["classes"] and len(s["classes"]) == 7

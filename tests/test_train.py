@@ -105,3 +105,32 @@ def test_fit_draws_unlabelled_batches_and_calls_epoch_start(faces):
         on_epoch_start=lambda m, e, h: starts.append((e, len(h))))
     assert starts == [(0, 0), (1, 1)]
     assert all(len(u) == 16 for u in seen) and len(torch.cat(seen[:1]).unique()) == 16
+
+
+def test_method_state_is_checkpointed_and_restored_on_resume(faces, tmp_path):
+    data = DeviceData.from_record(faces.subset(np.arange(16)), "cpu")
+    cfg = TrainConfig(epochs=2, batch_size=8, steps_per_epoch=1, views=("plain",))
+    state = {"w": torch.ones(4)}
+
+    def bump(m, epoch, record):
+        state["w"] += 1
+
+    fit(TinyNet(), data, None, supervised_ce, cfg, state=state, on_epoch_end=bump, ckpt_dir=tmp_path, progress=False)
+    assert (state["w"] == 3).all()
+    fresh = {"w": torch.zeros(4)}
+    fit(TinyNet(), data, None, supervised_ce, cfg, state=fresh, ckpt_dir=tmp_path, progress=False)  # resumes at the end
+    assert (fresh["w"] == 3).all()
+
+
+def test_batches_fn_replaces_the_sampler(faces):
+    data = DeviceData.from_record(faces.subset(np.arange(16)), "cpu")
+    seen = []
+
+    def loss_fn(outputs, batch, epoch):
+        seen.append(batch["index"].clone())
+        return supervised_ce(outputs, batch, epoch)
+
+    only = torch.tensor([3, 5, 7, 9])
+    fit(TinyNet(), data, None, loss_fn, TrainConfig(epochs=1, batch_size=4, steps_per_epoch=2, views=("plain",)),
+        batches_fn=lambda epoch, steps, gen: only.repeat(steps, 1), progress=False)
+    assert all(torch.equal(s, only) for s in seen) and len(seen) == 2

@@ -2,7 +2,8 @@
 the final test metrics, the per-epoch history and the test predictions (``common.outcome``).
 
 One module per method: ``supervised`` (the baseline), ``cct`` (paper 001), ``abaw5_expression`` (paper 000:
-frozen-feature baseline, MutexMatch with the dynamic adaptive threshold, noise-aware model).
+frozen-feature baseline, MutexMatch with the dynamic adaptive threshold, noise-aware model), ``self_training``
+(paper 003: successive label smoothing and sample weights, on FER+ or a CK+ fold).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def task(name):
     return register
 
 
-from . import abaw5_expression, cct, supervised  # noqa: E402,F401  (registers the tasks)
+from . import abaw5_expression, cct, self_training, supervised  # noqa: E402,F401  (registers the tasks)
 from .common import data_root_for, final_test_metrics, load_ferplus_splits, outcome  # noqa: E402
 
 __all__ = ["TASKS", "data_root_for", "final_test_metrics", "load_ferplus_splits", "outcome", "task"]

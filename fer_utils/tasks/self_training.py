@@ -1,0 +1,148 @@
+"""Self-training with successive label smoothing (ST) and sample importance weights (SW) (Happy et al.;
+paper 003), as a training task, on FER+ or on one subject-independent CK+ fold.
+
+Epochs 0 .. init_epochs-1 train the initial model on label-smoothed targets (Eq. 2). After that, every
+epoch is one self-training round (method notes B-003.1): at its end, in eval mode and without
+augmentation, the model predicts the labelled, unlabelled and held-out validation images; then
+* SW: the weights are updated (Eq. 7-8) when the mean validation loss over the last T rounds rises;
+* ST: labelled targets follow Eq. 4-5, 2% of the labelled samples sit out the next round and as many
+  confident unlabelled images (max p > tau), equal per class, join it with their predictions as targets.
+The loss is Eq. 6 (weighted soft CE, normalised by the batch size). Targets, weights and the active set
+are checkpointed with the model, so a resumed run continues exactly.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..data import load_ckplus
+from ..labels import CKPLUS_CLASSES, FERPLUS_CLASSES, class_index_map, map_labels, noise_report, stratified_holdout, subject_kfold
+from ..losses import (sample_weight_update, smooth_labels, soft_cross_entropy, successive_label_update,
+                      validation_loss_rising, weighted_soft_ce)
+from ..metrics import accuracy, macro_f1
+from ..models import build_model
+from ..train import DeviceData, TrainConfig, fit, predict, seed_everything
+from ..data.sampling import plain_batches
+from . import task
+from .common import data_root_for, final_test_metrics, load_ferplus_splits, outcome, training_split
+
+
+def _splits(config: dict):
+    """(labelled train FaceData, validation-for-selection, X_val for the trigger, test, unlabelled images,
+    class names, noise report)."""
+    split_seed = config.get("split_seed", 0)
+    if config.get("dataset", "ferplus") == "ckplus":
+        ck = load_ckplus(data_root_for(config))
+        folds = subject_kfold(ck.subjects, 10, seed=split_seed)
+        test, rest = ck.subset(folds == config["fold"]), ck.subset(folds != config["fold"])
+        keep, held = stratified_holdout(rest.labels, config.get("val_fraction", 0.1), seed=split_seed)
+        val = rest.subset(held)
+        return rest.subset(keep), val, val, test, test.images, CKPLUS_CLASSES, None  # unlabelled = the test fold
+    train, valid, test = load_ferplus_splits(config)
+    pool = {"ferplus_test": lambda: test.images, "ferplus_pool": lambda: train.subset(train.labels < 0).images,
+            "ckplus": lambda: load_ckplus(data_root_for(config)).images}
+    unlabelled = pool[config.get("unlabelled", "ferplus_test")]()
+    labelled, _, noise = training_split(train, config)
+    keep, held = stratified_holdout(labelled.labels, config.get("val_fraction", 0.1), seed=split_seed)
+    return labelled.subset(keep), valid, labelled.subset(held), test, unlabelled, FERPLUS_CLASSES, noise
+
+
+def cross_dataset_scores(logits: torch.Tensor, labels: np.ndarray, model_classes, data_classes) -> dict:
+    """Accuracy / macro F1 of a model on another dataset over the classes both share (mapped by name):
+    samples whose class the model lacks are left out, and predictions are restricted to shared classes."""
+    to_model = map_labels(labels, data_classes, model_classes, other=None)
+    shared = sorted(int(i) for i in class_index_map(data_classes, model_classes, other=None) if i >= 0)
+    keep = to_model >= 0
+    pred = torch.as_tensor(shared)[logits[:, shared].argmax(1).cpu()].numpy()
+    y, p = to_model[keep], pred[keep]
+    remap = {c: i for i, c in enumerate(shared)}
+    return {"accuracy": accuracy(y, p), "macro_f1": macro_f1([remap[v] for v in y], [remap[v] for v in p], len(shared)),
+            "n": int(keep.sum()), "classes": [model_classes[c] for c in shared]}
+
+
+@task("self_training")
+def self_training(config: dict, work_dir, progress: bool = True) -> dict:
+    """Paper 003 (Eq. 2-8). config: dataset ("ferplus" or "ckplus" with fold 0..9), st, sw (the Table I
+    switches), eps 0.05, tau 0.9, alpha 0.7, replace 0.02, c 0.3, sigma 2, window T 3, init_epochs,
+    unlabelled ("ferplus_test" as the paper, "ferplus_pool", or "ckplus"), cross_eval (Table III)."""
+    labelled, select_on, xval, test, unl_images, classes, noise = _splits(config)
+    k = len(classes)
+    n_l, n_u = len(labelled), len(unl_images)
+    cfg = TrainConfig(**{"steps_per_epoch": max(1, n_l // config["train"]["batch_size"]), **config["train"]},
+                      seed=config["seed"])
+    device = cfg.resolved_device()
+    st, sw = config.get("st", True), config.get("sw", True)
+    eps, init_epochs = config.get("eps", 0.05), config.get("init_epochs", 5)
+    y_l = torch.as_tensor(labelled.labels, device=device)
+    state = {"q": torch.cat([smooth_labels(labelled.labels, k, eps), torch.zeros(n_u, k)]).to(device),
+             "w": torch.ones(n_l + n_u, device=device),
+             "active": torch.cat([torch.ones(n_l, dtype=torch.bool), torch.zeros(n_u, dtype=torch.bool)]).to(device),
+             "val_loss": torch.full((cfg.epochs,), float("nan"), device=device)}
+    images = torch.as_tensor(np.concatenate([labelled.images, unl_images])).to(device)
+    data = DeviceData(images, torch.cat([y_l, torch.full((n_u,), -1, device=device)]),
+                      {"q": state["q"], "w": state["w"]})
+    q_val = smooth_labels(xval.labels, k, eps).to(device)
+    xval_images = torch.as_tensor(xval.images).to(device)
+
+    def batches_fn(epoch, steps, gen):
+        active = state["active"].nonzero().squeeze(1)
+        return active[plain_batches(len(active), cfg.batch_size, steps, gen)]
+
+    def on_epoch_end(m, epoch, record):
+        if epoch < init_epochs - 1:
+            return
+        gen = torch.Generator(device=device).manual_seed(config["seed"] * 1_000_003 + epoch + 77)
+        p_all = predict(m, images, cfg.eval_batch_size).softmax(1)
+        p_l, p_u = p_all[:n_l], p_all[n_l:]
+        val_loss = soft_cross_entropy(predict(m, xval_images, cfg.eval_batch_size), q_val).mean()
+        state["val_loss"][epoch] = val_loss
+        record["val_loss"] = float(val_loss)
+        if sw:
+            history = state["val_loss"][:epoch + 1]
+            if validation_loss_rising(history[~history.isnan()].cpu().numpy(), config.get("window", 3)):
+                f_l = soft_cross_entropy(p_l.clamp_min(1e-12).log(), state["q"][:n_l])
+                state["w"][:n_l] = sample_weight_update(state["w"][:n_l], f_l, config.get("c", 0.3),
+                                                        config.get("sigma", 2.0)).to(device)
+                record["weights_updated"] = True
+        record["w_mean"] = float(state["w"][:n_l].mean())
+        record["w_low"] = int((state["w"][:n_l] < 0.5).sum())
+        if st:
+            state["q"][:n_l] = successive_label_update(p_l, y_l, config.get("alpha", 0.7)).to(device)
+            n_rep = int(round(config.get("replace", 0.02) * n_l))
+            conf, pred = p_u.max(1)
+            chosen = []
+            for c in range(k):  # equal per class from the confident candidates (what is there if fewer)
+                cand = ((conf > config.get("tau", 0.9)) & (pred == c)).nonzero().squeeze(1)
+                take = min(len(cand), n_rep // k)
+                chosen.append(cand[torch.randperm(len(cand), generator=gen, device=device)[:take]])
+            chosen = torch.cat(chosen)
+            state["active"][n_l:] = False
+            state["active"][n_l + chosen] = True
+            state["q"][n_l + chosen] = p_u[chosen]
+            out = torch.randperm(n_l, generator=gen, device=device)[:len(chosen)]  # displaced labelled samples
+            state["active"][:n_l] = True
+            state["active"][out] = False
+            record["n_selected"] = int(len(chosen))
+
+    seed_everything(config["seed"])
+    model = build_model(config.get("arch", "resnet18"), k, dropout=config.get("dropout", 0.0))
+    result = fit(model, data, DeviceData.from_record(select_on, device),
+                 lambda out, batch, epoch: weighted_soft_ce(out, batch["q"], batch["w"]), cfg, num_classes=k,
+                 batches_fn=batches_fn, state=state, on_epoch_end=on_epoch_end, ckpt_dir=work_dir,
+                 progress=progress)
+    logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size)
+    final = final_test_metrics(test.labels, logits, classes)
+    if config.get("cross_eval"):  # Table III: the other dataset, shared classes mapped by name
+        other = (load_ckplus(data_root_for(config)) if classes == FERPLUS_CLASSES
+                 else load_ferplus_splits(config)[2])
+        other_logits = predict(result.model, torch.as_tensor(other.images).to(device), cfg.eval_batch_size)
+        final["cross"] = cross_dataset_scores(other_logits, other.labels, classes, other.class_names)
+    predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names}
+    if config.get("save_train_weights"):  # the final weight of every labelled training image (Fig. 3)
+        predictions.update({"train_weight": state["w"][:n_l].cpu().numpy().astype(np.float16),
+                            "train_label": labelled.labels.astype(np.int8), "train_names": labelled.names})
+    if noise is None:  # CK+ labels are expert FACS-based labels: no label noise is injected
+        noise = noise_report(labelled.labels, labelled.labels, k)
+    out = outcome(final, result, predictions, labelled, select_on, test, noise)
+    out["data"]["n_unlabelled"] = n_u
+    return out
