@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .runs import CacheMiss, Run, run_or_load
+from .runs import CacheMiss, Run, mean_std, run_or_load
 
 METRICS = (("macro_f1", "F1"), ("accuracy", "Acc"), ("abaw_overall", "Overall"))
 
@@ -34,12 +34,8 @@ def values(groups: dict, name: str, metric: str = "macro_f1") -> list[float]:
 
 def cell(groups: dict, name: str, metric: str = "macro_f1", digits: int = 3, scale: float = 1.0) -> str:
     """'mean ± std' over the seeds of run ``name`` ('pending' when nothing is stored); ``scale=100`` for %."""
-    v = np.asarray(values(groups, name, metric), dtype=float) * scale
-    if len(v) == 0:
-        return "pending"
-    if len(v) == 1:
-        return f"{v[0]:.{digits}f}"
-    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+    v = values(groups, name, metric)
+    return mean_std(v, digits, scale) if v else "pending"
 
 
 def mean(groups: dict, name: str, metric: str = "macro_f1") -> float:

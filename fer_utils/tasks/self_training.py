@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..data import load_ckplus
+from ..data import load_ckplus, load_ferplus
 from ..labels import CKPLUS_CLASSES, FERPLUS_CLASSES, class_index_map, map_labels, noise_report, stratified_holdout, subject_kfold
 from ..losses import (sample_weight_update, smooth_labels, soft_cross_entropy, successive_label_update,
                       validation_loss_rising, weighted_soft_ce)
@@ -134,7 +134,7 @@ def self_training(config: dict, work_dir, progress: bool = True) -> dict:
     final = final_test_metrics(test.labels, logits, classes)
     if config.get("cross_eval"):  # Table III: the other dataset, shared classes mapped by name
         other = (load_ckplus(data_root_for(config)) if classes == FERPLUS_CLASSES
-                 else load_ferplus_splits(config)[2])
+                 else load_ferplus("test", data_root_for(config)))
         other_logits = predict(result.model, torch.as_tensor(other.images).to(device), cfg.eval_batch_size)
         final["cross"] = cross_dataset_scores(other_logits, other.labels, classes, other.class_names)
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names}
