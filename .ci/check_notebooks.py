@@ -37,6 +37,10 @@ EXPECT = {
     "02_cct": {"cct_noise_rate": between(0.05, 0.6), "cct_example_loss": 0.8043, "cct_lambda_first": 0.0165,
                "cct_runs_stored": 9, "baseline_f1": between(0.0, 1.0), "cct_f1": between(0.0, 1.0),
                "cct_refused_noisy": between(0.0, 1.0)},
+    "04_self_training": {"st_ckplus_folds": 10, "st_pool_size": 8, "st_smooth_off": 0.0071, "st_update_off": 0.0429,
+                         "st_dw_example": 0.7235, "st_runs_stored": 9, "st_ferplus_none_acc": between(0.0, 1.0),
+                         "st_ferplus_st_sw_acc": between(0.0, 1.0), "st_ckplus_st_sw_acc": between(0.0, 1.0),
+                         "st_weights_n": between(150, 200), "st_kl_plain": between(0.0, 30.0)},
 }
 
 

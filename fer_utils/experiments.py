@@ -142,7 +142,71 @@ def abaw5_expression_chapter(profile: str) -> list[dict]:
     return runs
 
 
-NOTEBOOKS = {"00_data": data_chapter, "01_abaw5_expression": abaw5_expression_chapter, "02_cct": cct_chapter}
+def self_training_recipes(profile: str) -> dict:
+    """Paper 003's settings with the book's backbone (no VGG-Face here): Adam at a constant lr as in the
+    paper (5e-4, the book's from-scratch rate, instead of the paper's 1e-4 for a pretrained VGG), weak view
+    (flip + shift) for the paper's zoom/flip/shift/rotation, half of the epochs for the initial model and
+    one self-training round per later epoch. CK+ runs are small and are not compiled."""
+    _check(profile)
+    method = {"eps": 0.05, "tau": 0.9, "alpha": 0.7, "replace": 0.02, "c": 0.3, "sigma": 2.0, "window": 3}
+    if profile == "smoke":  # every code path on the sample: a low tau and a larger replacement so rounds select
+        tiny = {"epochs": 2, "batch_size": 8, "steps_per_epoch": 1, "lr": 5e-4, "weight_decay": 1e-4,
+                "schedule": "none"}
+        return {"data": "sample", "seeds": [0], "folds": [0], "ferplus": tiny, "ckplus": tiny,
+                "method": {**method, "tau": 0.2, "replace": 0.1, "window": 1}, "init_epochs": 1}
+    return {"data": "full", "seeds": [0, 1, 2], "folds": list(range(10)), "method": method, "init_epochs": 15,
+            "ferplus": {"epochs": 30, "batch_size": 128, "lr": 5e-4, "weight_decay": 1e-4, "schedule": "none",
+                        "compile": True},
+            "ckplus": {"epochs": 30, "batch_size": 32, "lr": 5e-4, "weight_decay": 1e-4, "schedule": "none"}}
+
+
+ST_SW = {"none": (False, False), "st": (True, False), "sw": (False, True), "st_sw": (True, True)}
+
+
+def self_training_chapter(profile: str) -> list[dict]:
+    """04_self_training: Table I on CK+ (10 subject-independent folds, seed 0) and on FER+ (single-annotator
+    labels, 3 seeds; unlabelled = FER+ Test as the paper, and the unlabelled FER+ train pool, ST only with
+    one seed), the main rows
+    also on majority labels; Table II (CK+ as the unlabelled source); Table III (every run also scores the
+    other dataset); plain one-hot training as the reference for the vote-distribution test."""
+    r = self_training_recipes(profile)
+    smoke = profile == "smoke"
+
+    def cfg(name, seed, st_sw, dataset="ferplus", **over):
+        st, sw = ST_SW[st_sw]
+        base = {"task": "self_training", "notebook": "04_self_training", "name": name, "profile": profile,
+                "data": r["data"], "dataset": dataset, "arch": "resnet18", "dropout": 0.5, "seed": seed,
+                "st": st, "sw": sw, **r["method"], "init_epochs": r["init_epochs"], "cross_eval": True,
+                "train": dict(r[dataset])}
+        if dataset == "ferplus":
+            base.update({"labels": "single_annotator", "label_seed": 0, "unlabelled": "ferplus_test"})
+        base.update(over)
+        return base
+
+    runs = []
+    for fold in r["folds"]:                                         # Table I, CK+
+        for key in ST_SW:
+            runs.append(cfg(f"ckplus-{key}", 0, key, dataset="ckplus", fold=fold))
+    for seed in r["seeds"]:                                         # Table I, FER+ (the paper's protocol)
+        for key in (("none", "st_sw") if smoke else ST_SW):         # (smoke: CK+ runs every switch)
+            runs.append(cfg(f"ferplus-{key}", seed, key, save_train_weights=seed == 0 and key in ("sw", "st_sw")))
+        if smoke:
+            continue
+        for key in (("st", "st_sw") if seed == r["seeds"][0] else ("st_sw",)):  # the cleaner protocol:
+            runs.append(cfg(f"ferplus-pool-{key}", seed, key, unlabelled="ferplus_pool"))  # FER+'s unlabelled pool
+        runs.append(cfg("ferplus-ckplus-st_sw", seed, "st_sw", unlabelled="ckplus"))   # Table II
+        for key in ("none", "st_sw"):                               # the main rows on clean labels
+            runs.append(cfg(f"ferplus-majority-{key}", seed, key, labels="majority"))
+        runs.append(cfg("ferplus-plain", seed, "none", eps=0.0))    # one-hot CE: the vote-distribution reference
+    if smoke:
+        runs += [cfg("ferplus-pool-st_sw", 0, "st_sw", unlabelled="ferplus_pool"),
+                 cfg("ferplus-ckplus-st_sw", 0, "st_sw", unlabelled="ckplus"),
+                 cfg("ferplus-plain", 0, "none", eps=0.0)]
+    return runs
+
+
+NOTEBOOKS = {"00_data": data_chapter, "01_abaw5_expression": abaw5_expression_chapter, "02_cct": cct_chapter,
+             "04_self_training": self_training_chapter}
 
 
 def runs_for(notebook: str, profile: str) -> list[dict]:

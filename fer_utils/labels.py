@@ -247,6 +247,15 @@ def training_labels(votes, majority, spec: str, num_classes: int, seed: int, cla
                      f"or 'class_flip:<rate>'")
 
 
+def vote_distribution(votes) -> np.ndarray:
+    """Each image's distribution over the 8 FER+ emotions from its crowd votes (the "unknown" and "not a
+    face" votes left out): (N, 10) counts -> (N, 8) rows summing to 1; NaN rows for images with no emotion vote."""
+    emotion = np.asarray(votes)[:, :8].astype(np.float64)
+    total = emotion.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, emotion / total, np.nan)
+
+
 def vote_entropy(votes) -> np.ndarray:
     """Entropy (bits) of each image's distribution of emotion votes: 0 = unanimous, 3 = all 8 classes equal.
     votes: (N, 10) FER+ counts; images without an emotion vote get NaN."""

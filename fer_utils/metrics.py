@@ -83,3 +83,21 @@ def au_f1(y_true, y_pred) -> np.ndarray:
 def mean_au_f1(y_true, y_pred) -> float:
     """The ABAW AU metric: the mean over AUs of the per-AU binary F1."""
     return float(au_f1(y_true, y_pred).mean())
+
+
+def kl_divergence(p, q, eps: float = 1e-12) -> np.ndarray:
+    """KL(p || q) = sum_k p_k ln(p_k / q_k) in nats, per row: p, q (N, K) distributions -> (N,).
+    Terms with p_k = 0 contribute 0; q is floored at ``eps`` so a zero where p is not gives a large, finite value."""
+    p, q = _np(p).astype(np.float64), _np(q).astype(np.float64)
+    if p.shape != q.shape:
+        raise ValueError(f"p has shape {p.shape}, q has shape {q.shape}: expected the same (N, K)")
+    ratio = np.log(np.maximum(p, eps)) - np.log(np.maximum(q, eps))
+    return np.where(p > 0, p * ratio, 0.0).sum(axis=-1)
+
+
+def js_divergence(p, q) -> np.ndarray:
+    """Jensen-Shannon divergence per row in bits (0 = identical, 1 = disjoint supports):
+    (KL(p || m) + KL(q || m)) / (2 ln 2) with m = (p + q) / 2. p, q (N, K) -> (N,)."""
+    p, q = _np(p).astype(np.float64), _np(q).astype(np.float64)
+    m = 0.5 * (p + q)
+    return (kl_divergence(p, m) + kl_divergence(q, m)) / (2 * np.log(2))

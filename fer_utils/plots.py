@@ -161,3 +161,18 @@ def attention_grid(images: np.ndarray, maps: np.ndarray, titles, title: str):
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def faces(images: np.ndarray, captions, title: str, ncols: int = 8):
+    """Faces (N, 48, 48) in a grid, each with a caption under it (e.g. its weight and crowd votes)."""
+    n = len(images)
+    nrows = max(1, -(-n // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.35 * ncols, 2.0 * nrows + 0.4), squeeze=False)
+    for j, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if j < n:
+            ax.imshow(images[j], cmap="gray", vmin=0, vmax=255)
+            ax.text(0.5, -0.04, captions[j], transform=ax.transAxes, ha="center", va="top", fontsize=6.5)
+    fig.suptitle(title, fontsize=9)
+    fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.45 / (2.0 * nrows + 0.4), bottom=0.06, hspace=0.45, wspace=0.08)
+    return fig

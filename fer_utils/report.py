@@ -29,7 +29,15 @@ def group_runs(runs: list[Run]) -> dict[str, list[Run]]:
 
 
 def values(groups: dict, name: str, metric: str = "macro_f1") -> list[float]:
-    return [r.final[metric] for r in groups.get(name, [])]
+    """The final ``metric`` of every stored seed (or fold) of run ``name``; a dotted metric reads a nested
+    entry, e.g. "cross.accuracy" (the other dataset's score)."""
+    out = []
+    for r in groups.get(name, []):
+        v = r.final
+        for key in metric.split("."):
+            v = v[key]
+        out.append(v)
+    return out
 
 
 def cell(groups: dict, name: str, metric: str = "macro_f1", digits: int = 3, scale: float = 1.0) -> str:

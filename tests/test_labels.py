@@ -149,3 +149,10 @@ def test_vote_entropy_hand_computed():
     h = L.vote_entropy(votes)
     np.testing.assert_allclose(h[:3], [0.0, 1.0, 3.0])
     assert np.isnan(h[3])
+
+
+def test_vote_distribution_leaves_out_unknown_and_not_a_face():
+    votes = np.array([[6, 2, 0, 0, 0, 0, 0, 0, 2, 0], [0, 0, 0, 0, 0, 0, 0, 0, 3, 7]])
+    d = L.vote_distribution(votes)
+    np.testing.assert_allclose(d[0], [0.75, 0.25, 0, 0, 0, 0, 0, 0])
+    assert np.isnan(d[1]).all()

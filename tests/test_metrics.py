@@ -49,3 +49,22 @@ def test_mean_au_f1_hand_computed():
     # AU a: tp 1, fp 1, fn 1 -> 0.5; AU b: tp 1, fp 0, fn 1 -> 2/3; the row with -1 is left out
     np.testing.assert_allclose(M.au_f1(y_true, y_pred), [0.5, 2 / 3])
     assert M.mean_au_f1(y_true, y_pred) == pytest.approx((0.5 + 2 / 3) / 2)
+
+
+def test_kl_and_js_divergence_hand_computed():
+    from fer_utils.metrics import js_divergence, kl_divergence
+    p = np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]])
+    q = np.array([[0.25, 0.75, 0.0], [0.0, 1.0, 0.0]])
+    kl = kl_divergence(p, q)
+    # 0.5 ln 2 + 0.5 ln(2/3); the zero p term contributes nothing
+    assert kl[0] == pytest.approx(0.5 * np.log(2) + 0.5 * np.log(2 / 3))
+    assert kl[1] > 20  # q = 0 where p = 1: floored, large and finite
+    js = js_divergence(p, q)
+    assert js[1] == pytest.approx(1.0)  # disjoint supports: 1 bit
+    m = np.array([0.375, 0.625])
+    want = (0.5 * np.log(0.5 / m[0]) + 0.5 * np.log(0.5 / m[1]) + 0.25 * np.log(0.25 / m[0])
+            + 0.75 * np.log(0.75 / m[1])) / (2 * np.log(2))
+    assert js[0] == pytest.approx(want)
+    assert js_divergence(p, p) == pytest.approx([0, 0])
+    with pytest.raises(ValueError, match="same"):
+        kl_divergence(p, q[:, :2])

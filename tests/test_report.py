@@ -21,3 +21,11 @@ def test_comparison_table_sets_paper_beside_ours():
     assert table.loc["missing", "ours F1"] == "pending" and table.loc["missing", "paper Acc"] == "—"
     assert report.mean(groups, "cct") == pytest.approx(0.41)
     assert np.isnan(report.mean(groups, "nope"))
+
+
+def test_values_read_nested_metrics_and_cells_scale_to_percent():
+    runs = [Run(dir=None, config={"name": "ck", "seed": 0}, provenance={},
+                metrics={"final": {"accuracy": a, "cross": {"accuracy": c}}}) for a, c in ((0.9, 0.4), (1.0, 0.5))]
+    groups = report.group_runs(runs)
+    assert report.values(groups, "ck", "cross.accuracy") == [0.4, 0.5]
+    assert report.cell(groups, "ck", "accuracy", digits=1, scale=100) == "95.0 ± 7.1"

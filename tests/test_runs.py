@@ -90,3 +90,22 @@ def test_code_hash_covers_training_code_not_presentation():
     names = {p.name for p in R.code_files()}
     assert {"train.py", "augment.py", "models.py", "supervised.py", "common.py", "cct.py", "ferplus.py"} <= names
     assert not names & {"plots.py", "report.py", "verdicts.py"}
+
+
+def test_self_training_chapter_runs_the_papers_protocols():
+    full = runs_for("04_self_training", "full")
+    ck = [c for c in full if c["dataset"] == "ckplus"]
+    assert sorted({c["fold"] for c in ck}) == list(range(10)) and len(ck) == 40  # 10 folds x 4 switches
+    fer = {(c["name"], c["seed"]): c for c in full if c["dataset"] == "ferplus"}
+    for key, st, sw in (("none", False, False), ("st", True, False), ("sw", False, True), ("st_sw", True, True)):
+        assert [fer[(f"ferplus-{key}", s)]["st"] for s in (0, 1, 2)] == [st] * 3
+        assert fer[(f"ferplus-{key}", 0)]["sw"] == sw and fer[(f"ferplus-{key}", 0)]["unlabelled"] == "ferplus_test"
+    main = fer[("ferplus-st_sw", 0)]
+    assert (main["eps"], main["tau"], main["alpha"], main["replace"], main["c"], main["sigma"], main["window"]) == \
+        (0.05, 0.9, 0.7, 0.02, 0.3, 2.0, 3)
+    assert main["labels"] == "single_annotator" and fer[("ferplus-majority-st_sw", 2)]["labels"] == "majority"
+    assert fer[("ferplus-ckplus-st_sw", 1)]["unlabelled"] == "ckplus"
+    assert fer[("ferplus-pool-st_sw", 2)]["unlabelled"] == "ferplus_pool" and fer[("ferplus-plain", 0)]["eps"] == 0
+    assert all(c["cross_eval"] for c in full)  # Table III comes from every run
+    smoke = runs_for("04_self_training", "smoke")
+    assert all(c["data"] == "sample" for c in smoke) and {c["name"] for c in smoke} >= {"ckplus-st_sw", "ferplus-plain"}
