@@ -205,7 +205,64 @@ def self_training_chapter(profile: str) -> list[dict]:
     return runs
 
 
+def ssl_temporal_recipe(profile: str) -> dict:
+    """Paper 002's settings scaled to the book: ResNet-18 teacher and student (48 px, from scratch), SGD
+    (momentum 0.9, nesterov) lr 0.01 for both networks (Face2Exp's value; the paper's student lr 1e-3
+    assumes ImageNet weights), cosine, weight decay 5e-4, 64 class-balanced labelled faces + mu = 3 x 64
+    unlabelled faces per step (the method notes allow a smaller mu than Face2Exp's 7), 10% of FER+'s
+    labels; stand-in clips of 256 frames with segments of 60 frames on average; temporal encoder on
+    windows of 64 frames."""
+    _check(profile)
+    if profile == "smoke":
+        return {"data": "sample", "seeds": [0], "labelled_fraction": 0.25,
+                "train": {"epochs": 2, "batch_size": 8, "steps_per_epoch": 1, "mu": 2, "sampler": "balanced",
+                          "optimizer": "sgd", "lr": 1e-2, "weight_decay": 5e-4},
+                "clips": {"n_train": 4, "n_valid": 3, "n_test": 3, "length": 48, "mean_segment": 12},
+                "temporal": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 4, "window": 16, "stride": 8,
+                             "lr": 1e-4}}
+    return {"data": "full", "seeds": [0, 1, 2], "labelled_fraction": 0.1,
+            "train": {"epochs": 20, "batch_size": 64, "steps_per_epoch": 100, "mu": 3, "sampler": "balanced",
+                      "optimizer": "sgd", "lr": 1e-2, "weight_decay": 5e-4, "compile": True},
+            "clips": {"n_train": 200, "n_valid": 50, "n_test": 100, "length": 256, "mean_segment": 60},
+            "temporal": {"epochs": 20, "steps_per_epoch": 100, "batch_size": 32, "window": 64, "stride": 32,
+                         "lr": 1e-4}}
+
+
+def ssl_temporal_chapter(profile: str) -> list[dict]:
+    """03_ssl_temporal: Table 1 (baseline; SSL with FER+'s unlabelled faces; SSL with CK+ added as "more
+    data", followed by the temporal phase and the post-process) over 3 seeds on single-annotator labels,
+    baseline and the full model also on majority labels; ablations (feedback off, class-balanced
+    sampling off, both off) with one seed."""
+    r = ssl_temporal_recipe(profile)
+    smoke = profile == "smoke"
+
+    def cfg(name, seed, labels, **over):
+        base = {"task": "ssl_temporal", "notebook": "03_ssl_temporal", "name": name, "profile": profile,
+                "data": r["data"], "arch": "resnet18", "dropout": 0.0, "labels": labels, "label_seed": 0,
+                "labelled_fraction": r["labelled_fraction"], "method": "ssl", "unlabelled": "ferplus",
+                "feedback": True, "student_lr": r["train"]["lr"], "video": "ferplus_clips", "seed": seed,
+                "train": dict(r["train"])}
+        base.update(over)
+        return base
+
+    more = {"unlabelled": "ferplus+ckplus", "clips": r["clips"], "temporal": r["temporal"]}
+    runs = []
+    for labels in (("single_annotator",) if smoke else ("single_annotator", "majority")):
+        for seed in r["seeds"]:
+            runs.append(cfg(f"baseline-{labels}", seed, labels, method="supervised"))
+            if labels == "single_annotator":
+                runs.append(cfg(f"ssl-{labels}", seed, labels))
+            runs.append(cfg(f"ssl-more-{labels}", seed, labels, **more))
+    seed = r["seeds"][0]
+    plain = {**r["train"], "sampler": "plain"}
+    runs += [cfg("ssl-more-no-feedback", seed, "single_annotator", feedback=False, **more),
+             cfg("ssl-more-no-balance", seed, "single_annotator", train=plain, **more),
+             cfg("ssl-more-no-debiasing", seed, "single_annotator", feedback=False, train=plain, **more)]
+    return runs
+
+
 NOTEBOOKS = {"00_data": data_chapter, "01_abaw5_expression": abaw5_expression_chapter, "02_cct": cct_chapter,
+             "03_ssl_temporal": ssl_temporal_chapter,
              "04_self_training": self_training_chapter}
 
 

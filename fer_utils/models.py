@@ -169,3 +169,42 @@ class FrozenFeatureClassifier(nn.Module):
         with torch.no_grad():
             features = self.backbone(x).mean(dim=(2, 3))
         return self.head(features)
+
+
+class TeacherStudent(nn.Module):
+    """Paper 002's teacher and student: two networks of the same architecture (method notes A5). The
+    teacher is trained by ``fit``'s optimiser; the student takes its own plain SGD-with-momentum step inside
+    the teacher's step (``student_step``), with its momentum buffers and step counter kept as module buffers
+    so that a checkpoint of this module resumes both networks exactly."""
+
+    def __init__(self, num_classes: int, arch: str = "resnet18", dropout: float = 0.0, student_lr: float = 1e-3,
+                 momentum: float = 0.9, weight_decay: float = 0.0, total_steps: int = 1):
+        super().__init__()
+        self.teacher = FERNet(num_classes, arch, dropout=dropout)
+        self.student = FERNet(num_classes, arch, dropout=dropout)
+        self.student_lr, self.momentum, self.weight_decay, self.total_steps = student_lr, momentum, weight_decay, total_steps
+        self._names = [n for n, _ in self.student.named_parameters()]
+        for i, p in enumerate(self.student.parameters()):
+            self.register_buffer(f"student_mom_{i}", torch.zeros_like(p))
+        self.register_buffer("student_steps", torch.zeros((), dtype=torch.long))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.student(x)  # what phase 2 and the evaluation use
+
+    def student_step(self, loss: torch.Tensor) -> float:
+        """One SGD step (momentum, weight decay, cosine lr over total_steps) of the student on ``loss``;
+        returns the lr used."""
+        import math
+        t = min(int(self.student_steps), self.total_steps)
+        lr = self.student_lr * 0.5 * (1 + math.cos(math.pi * t / max(self.total_steps, 1)))
+        params = list(self.student.parameters())
+        grads = torch.autograd.grad(loss, params, allow_unused=True)
+        with torch.no_grad():
+            for i, (p, g) in enumerate(zip(params, grads)):
+                if g is None:  # a parameter the loss does not reach is left alone (as torch.optim does)
+                    continue
+                buf = getattr(self, f"student_mom_{i}")
+                buf.mul_(self.momentum).add_(g.float() + self.weight_decay * p)
+                p.add_(buf, alpha=-lr)
+        self.student_steps += 1
+        return lr

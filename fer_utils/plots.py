@@ -176,3 +176,32 @@ def faces(images: np.ndarray, captions, title: str, ncols: int = 8):
     fig.suptitle(title, fontsize=9)
     fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.45 / (2.0 * nrows + 0.4), bottom=0.06, hspace=0.45, wspace=0.08)
     return fig
+
+
+def timeline(rows: dict[str, np.ndarray], class_names, title: str):
+    """Label sequences of one clip as coloured bands, one band per row (truth, predictions, ...)."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+    k = len(class_names)
+    colours = plt.get_cmap("tab10").colors[:k]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.2))
+    data = np.stack([np.asarray(v) for v in rows.values()])
+    ax.imshow(data, aspect="auto", cmap=ListedColormap(colours), vmin=-0.5, vmax=k - 0.5, interpolation="nearest")
+    ax.set_yticks(range(len(rows)), list(rows))
+    ax.set_xlabel("frame")
+    ax.set_title(title)
+    ax.legend(handles=[Patch(color=colours[i], label=c) for i, c in enumerate(class_names)], fontsize=7,
+              ncol=k, loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(rows) < 4 else -0.2), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def grouped_bars(table, title: str, ylabel: str, figsize=(9, 3.2)):
+    """A pandas DataFrame as grouped bars: one group per row (index), one bar per column."""
+    fig, ax = plt.subplots(figsize=figsize)
+    table.plot.bar(ax=ax, rot=0, width=0.8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

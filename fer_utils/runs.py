@@ -152,8 +152,9 @@ def run_or_load(config: dict, results_dir=None, *, train: bool = True, progress:
     out = TASKS[config["task"]](config, work, progress=progress)
     wall = time.time() - started
     (work / "config.json").write_text(json.dumps(config, indent=1, sort_keys=True))
+    histories = {k: v for k, v in out.items() if k.endswith("_history")}  # e.g. a second phase's epochs
     (work / "metrics.json").write_text(json.dumps({"final": out["final"], "best_epoch": out.get("best_epoch"),
-                                                   "history": out.get("history", [])}, indent=1))
+                                                   "history": out.get("history", []), **histories}, indent=1))
     np.savez_compressed(work / "predictions.npz", **out["predictions"])
     provenance = {"device": device_name(), "torch": torch.__version__, "python": platform.python_version(),
                   "commit": git_commit(), "code_hash": code_hash()[:16], "seed": config.get("seed"),

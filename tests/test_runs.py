@@ -109,3 +109,17 @@ def test_self_training_chapter_runs_the_papers_protocols():
     assert all(c["cross_eval"] for c in full)  # Table III comes from every run
     smoke = runs_for("04_self_training", "smoke")
     assert all(c["data"] == "sample" for c in smoke) and {c["name"] for c in smoke} >= {"ckplus-st_sw", "ferplus-plain"}
+
+
+def test_ssl_temporal_chapter_runs_table_1_and_its_ablations():
+    full = runs_for("03_ssl_temporal", "full")
+    by = {(c["name"], c["seed"]): c for c in full}
+    assert by[("baseline-single_annotator", 2)]["method"] == "supervised"
+    assert by[("ssl-single_annotator", 0)]["unlabelled"] == "ferplus" and "temporal" not in by[("ssl-single_annotator", 0)]
+    more = by[("ssl-more-majority", 1)]
+    assert more["unlabelled"] == "ferplus+ckplus" and more["temporal"]["window"] == 64 and more["labels"] == "majority"
+    assert all(c["labelled_fraction"] == 0.1 and c["train"]["sampler"] == "balanced"
+               for c in full if c["name"] != "ssl-more-no-balance" and c["name"] != "ssl-more-no-debiasing")
+    assert by[("ssl-more-no-feedback", 0)]["feedback"] is False
+    assert by[("ssl-more-no-debiasing", 0)]["train"]["sampler"] == "plain"
+    assert len(full) == 18 and all(c["data"] == "sample" for c in runs_for("03_ssl_temporal", "smoke"))

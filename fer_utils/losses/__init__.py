@@ -4,6 +4,7 @@
 * ``cct``           — Consensual Collaborative Training (paper 001): Eq. 1-4
 * ``mutexmatch``    — MutexMatch with the dynamic adaptive threshold (paper 000): Eq. 1-4
 * ``noise_aware``   — weighted CE, batch class thresholds, attention consistency (paper 000): Eq. 5-6
+* ``feedback_ssl``  — teacher/student pretraining with debiased feedback (paper 002): Eq. 1-6
 * ``self_training`` — successive label smoothing and sample weights (paper 003): Eq. 2-8
 
 A training loss plugs into ``fer_utils.train.fit`` as ``loss_fn(outputs, batch, epoch)`` returning a scalar
@@ -11,13 +12,16 @@ or ``(scalar, {name: value})`` of the terms to log.
 """
 from .cct import cct_consistency_loss, cct_lambda, cct_loss, cct_supervision_loss
 from .common import supervised_ce
+from .feedback_ssl import (feedback_coefficient, student_pseudo_label_loss, teacher_consistency_loss,
+                           teacher_feedback_loss, teacher_loss, teacher_supervised_loss)
 from .mutexmatch import confident_mask, dynamic_adaptive_threshold, mutexmatch_losses
 from .noise_aware import attention_consistency, batch_class_thresholds, clean_mask, rank_regularization, weighted_ce
 from .self_training import (sample_weight_update, smooth_labels, soft_cross_entropy, successive_label_update,
                             validation_loss_rising, weighted_soft_ce)
 
 __all__ = ["attention_consistency", "batch_class_thresholds", "cct_consistency_loss", "cct_lambda", "cct_loss",
-           "cct_supervision_loss", "clean_mask", "confident_mask", "dynamic_adaptive_threshold",
+           "cct_supervision_loss", "clean_mask", "feedback_coefficient", "student_pseudo_label_loss",
+           "teacher_consistency_loss", "teacher_feedback_loss", "teacher_loss", "teacher_supervised_loss", "confident_mask", "dynamic_adaptive_threshold",
            "mutexmatch_losses", "rank_regularization", "sample_weight_update", "smooth_labels",
            "soft_cross_entropy", "successive_label_update", "supervised_ce", "validation_loss_rising",
            "weighted_ce", "weighted_soft_ce"]

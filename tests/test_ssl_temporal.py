@@ -1,0 +1,187 @@
+"""Paper 002: the teacher/student losses (Eq. 1-6) against hand-computed values, the temporal helpers
+(sliding-window vote, windows, stand-in clips, Aff-Wild2 video clips) and the task end to end."""
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from fer_utils.losses import (feedback_coefficient, student_pseudo_label_loss, teacher_consistency_loss,
+                              teacher_feedback_loss, teacher_loss, teacher_supervised_loss)
+from fer_utils.models import TeacherStudent
+from fer_utils.temporal import (TemporalEncoder, clip_logits, segment_lengths, sliding_window_vote, standin_clips,
+                                video_chunks, vote_per_video, window_starts)
+from tests.helpers import save_jpg, some_faces
+
+LN2, LN3 = math.log(2), math.log(3)
+
+
+def test_student_loss_uses_the_teachers_hard_label_on_the_weak_view():
+    teacher_weak = torch.tensor([[0.0, 2.0], [3.0, 0.0]], requires_grad=True)
+    student_strong = torch.tensor([[0.0, 0.0], [LN3, 0.0]])         # p = (1/2, 1/2) and (3/4, 1/4)
+    loss = student_pseudo_label_loss(student_strong, teacher_weak)  # targets 1 and 0
+    assert loss.item() == pytest.approx((LN2 + math.log(4 / 3)) / 2)
+    assert not loss.requires_grad  # the teacher gets no gradient through Eq. 1
+
+
+def test_teacher_supervised_and_consistency_losses():
+    z, y = torch.tensor([[LN3, 0.0]]), torch.tensor([1])
+    assert teacher_supervised_loss(z, y).item() == pytest.approx(math.log(4))
+    weak = torch.tensor([[LN3, 0.0]], requires_grad=True)            # target q = (3/4, 1/4)
+    strong = torch.tensor([[0.0, 0.0]], requires_grad=True)          # p = (1/2, 1/2)
+    cons = teacher_consistency_loss(weak, strong)
+    assert cons.item() == pytest.approx(LN2)                         # -(3/4 + 1/4) ln 1/2
+    cons.backward()
+    assert weak.grad is None and strong.grad is not None             # only the prediction side learns
+
+
+def test_feedback_sign_and_loss():
+    f = feedback_coefficient(torch.tensor(1.25), torch.tensor(1.0))  # the student improved: f > 0
+    assert f.item() == pytest.approx(0.25) and not f.requires_grad
+    strong = torch.tensor([[LN3, 0.0]], requires_grad=True)          # own pseudo-label 0, p0 = 3/4
+    lf = teacher_feedback_loss(strong, f)
+    assert lf.item() == pytest.approx(0.25 * math.log(4 / 3))
+    lf.backward()
+    assert strong.grad[0, 0] < 0  # f > 0: gradient descent raises the logit of the teacher's own pseudo-label
+    neg = torch.tensor([[LN3, 0.0]], requires_grad=True)
+    teacher_feedback_loss(neg, -f).backward()
+    assert neg.grad[0, 0] > 0     # f < 0: pushed away from it
+
+
+def test_teacher_loss_sums_eq_2_and_drops_feedback_in_the_ablation():
+    zl, y = torch.tensor([[LN3, 0.0]]), torch.tensor([1])
+    weak, strong = torch.tensor([[LN3, 0.0]]), torch.tensor([[0.0, 0.0]])
+    t = teacher_loss(zl, y, weak, strong, torch.tensor(0.5))
+    assert t["total"].item() == pytest.approx(math.log(4) + LN2 + 0.5 * LN2)
+    off = teacher_loss(zl, y, weak, strong, torch.tensor(0.5), feedback=False)
+    assert off["total"].item() == pytest.approx(math.log(4) + LN2) and off["feedback"].item() == 0
+
+
+def test_student_step_is_sgd_with_momentum_and_cosine_lr():
+    torch.manual_seed(0)
+    m = TeacherStudent(2, student_lr=0.1, momentum=0.5, total_steps=2)
+    p = next(m.student.parameters())
+    before = p.detach().clone()
+    loss = (p ** 2).sum() / 2                                        # gradient = p
+    lr = m.student_step(loss)
+    assert lr == pytest.approx(0.1)                                  # cosine at step 0
+    torch.testing.assert_close(p.detach(), before * 0.9)
+    lr = m.student_step((p ** 2).sum() / 2)                          # buffer = 0.5 * before + 0.9 before
+    assert lr == pytest.approx(0.05)                                 # halfway through the cosine
+    torch.testing.assert_close(p.detach(), before * 0.9 - 0.05 * (0.5 * before + 0.9 * before))
+    assert int(m.student_steps) == 2 and "student_mom_0" in m.state_dict()
+
+
+def test_sliding_window_vote_hand_computed():
+    labels = torch.tensor([0, 1, 1, 2, 2, 0, 3])
+    assert sliding_window_vote(labels, 3).tolist() == [1, 1, 1, 2, 2, 2, 3]
+    assert sliding_window_vote(labels, 1).tolist() == labels.tolist()
+    assert sliding_window_vote(labels, 10).tolist() == [0] * 7      # 0, 1, 2 tie at 2 votes: lowest index
+    probs = torch.full((7, 4), 0.1)
+    probs[:, 2] = 0.7                                                # ... unless the probabilities say 2
+    assert sliding_window_vote(labels, 10, probs).tolist() == [2] * 7
+    tie = torch.tensor([[.6, .4], [.3, .7], [.2, .8], [.9, .1]])   # windows [0, 1] and [1, 0]: both tied
+    assert sliding_window_vote(torch.tensor([0, 1, 1, 0]), 2, tie).tolist() == [1, 1, 0, 0]  # 0.9 < 1.1; 1.1 > 0.9
+    with pytest.raises(ValueError, match="window=0"):
+        sliding_window_vote(labels, 0)
+
+
+def test_vote_per_video_never_crosses_a_video():
+    labels = torch.tensor([0, 0, 1, 1, 1, 1])
+    assert vote_per_video(labels, ["a", "a", "a", "b", "b", "b"], 3).tolist() == [0, 0, 0, 1, 1, 1]
+    assert sliding_window_vote(labels, 3).tolist() == [0, 0, 0, 1, 1, 1]
+    assert vote_per_video(labels, ["a", "a", "b", "b", "b", "b"], 4).tolist() == [0, 0, 1, 1, 1, 1]
+
+
+def test_windows_cover_every_frame_and_clip_logits_average_them():
+    assert window_starts(100, 64, 32) == [0, 32, 36]
+    assert window_starts(10, 64, 32) == [0]
+    enc = TemporalEncoder(6, 3, d_model=16, heads=2, ff=32, max_len=8)
+    x = torch.randn(2, 12, 6)
+    z = clip_logits(enc, x, 8, 4)                                    # windows at 0 and 4: frames 4-7 in both
+    enc.eval()
+    with torch.no_grad():
+        a, b = enc(x[:, :8]), enc(x[:, 4:12])
+    torch.testing.assert_close(z[:, :4], a[:, :4])
+    torch.testing.assert_close(z[:, 4:8], (a[:, 4:] + b[:, :4]) / 2)
+    with pytest.raises(ValueError, match="max_len"):
+        enc(torch.randn(1, 9, 6))
+
+
+def test_standin_clips_are_piecewise_constant_and_use_only_their_split():
+    labels = np.repeat(np.arange(4), [50, 30, 15, 5])
+    labels[:3] = -1                                                  # unusable images are never drawn
+    index, frame_labels = standin_clips(labels, 30, 200, 20, seed=0)
+    assert index.shape == frame_labels.shape == (30, 200)
+    assert (labels[index] == frame_labels).all() and (index >= 3).all()
+    runs = segment_lengths(frame_labels)
+    assert runs.min() >= 1 and 12 < runs.mean() < 22                 # clipped at the clip ends
+    assert (np.diff(frame_labels, axis=1) != 0).sum() < 30 * 200 / 5  # persistence, not per-frame noise
+    again, _ = standin_clips(labels, 30, 200, 20, seed=0)
+    assert (again == index).all()
+
+
+def test_video_chunks_keep_frame_order_and_count_the_rest():
+    videos = np.array(["a"] * 5 + ["b"] * 3)
+    frames = np.array([5, 1, 2, 3, 4, 1, 2, 3])
+    labels = np.array([4, 0, 1, 2, 3, 7, 7, -1])
+    index, y, dropped = video_chunks(videos, frames, labels, 2)
+    assert index.tolist() == [[1, 2], [3, 4], [5, 6]] and dropped == 2
+    assert y.tolist() == [[0, 1], [2, 3], [7, 7]]
+    with pytest.raises(ValueError, match="no video"):
+        video_chunks(videos, frames, labels, 6)
+
+
+def _affwild2(root, n_frames=24):
+    """Aff-Wild2 in its real layout: EXPR annotations for a train and a validation split, cropped_aligned
+    frames (real faces), piecewise-constant labels with some -1 frames."""
+    faces = some_faces(40)
+    header = "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other"
+    videos = {"Train_Set": {"v1": [0] * 8 + [4] * 8 + [-1] * 2 + [5] * 6, "v2": [1] * 12 + [0] * 12},
+              "Validation_Set": {"v3": [4] * 12 + [6] * 12}}
+    k = 0
+    for split, table in videos.items():
+        for video, labels in table.items():
+            folder = root / "6th_ABAW_Annotations" / "EXPR_Classification_Challenge" / split
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{video}.txt").write_text(header + "\n" + "\n".join(map(str, labels)) + "\n")
+            for frame in range(1, n_frames + 1):
+                save_jpg(faces[k % len(faces)], root / "cropped_aligned" / video / f"{frame:05d}.jpg")
+                k += 1
+    return root
+
+
+SMOKE = {"epochs": 1, "batch_size": 8, "steps_per_epoch": 1, "mu": 2, "sampler": "balanced", "optimizer": "sgd",
+         "lr": 1e-2, "weight_decay": 5e-4}
+TEMPORAL = {"epochs": 1, "steps_per_epoch": 2, "batch_size": 2, "window": 8, "stride": 4}
+
+
+def test_ssl_temporal_task_on_ferplus_standin_clips(tmp_path):
+    from fer_utils.tasks import TASKS
+    cfg = {"task": "ssl_temporal", "notebook": "t", "name": "x", "profile": "smoke", "data": "sample", "seed": 0,
+           "labels": "single_annotator", "labelled_fraction": 0.25, "unlabelled": "ferplus+ckplus",
+           "train": {**SMOKE, "epochs": 2}, "temporal": TEMPORAL,
+           "clips": {"n_train": 3, "n_valid": 2, "n_test": 2, "length": 24, "mean_segment": 8}}
+    out = TASKS["ssl_temporal"](cfg, tmp_path, progress=False)
+    h = out["history"]
+    assert {"sup", "cons", "feedback_loss", "f", "f_positive", "valid_teacher_macro_f1"} <= set(h[0])
+    assert sum(h[0]["pseudo_label_counts"]) == 2 * 8  # mu * batch unlabelled faces labelled per step
+    assert out["data"]["n_unlabelled"] > 42  # the rest of FER+ train plus all 42 CK+ faces
+    p = out["predictions"]
+    assert p["test_clip_temporal_logits"].shape == (2, 24, 8) and p["test_clip_index"].max() < 58
+    assert 0 <= out["final"]["clip_temporal_macro_f1"] <= 1 and len(out["temporal_history"]) == 1
+
+
+def test_ssl_temporal_task_runs_on_affwild2_videos(tmp_path):
+    from fer_utils.tasks import TASKS
+    root = _affwild2(tmp_path / "affwild2")
+    cfg = {"task": "ssl_temporal", "notebook": "t", "name": "x", "profile": "smoke", "data": "sample", "seed": 0,
+           "video": "affwild2", "affwild2_root": str(root), "method": "supervised", "train": SMOKE,
+           "temporal": TEMPORAL, "clips": {"length": 12}}
+    out = TASKS["ssl_temporal"](cfg, tmp_path / "run", progress=False)
+    p = out["predictions"]
+    assert p["test_clip_labels"].tolist() == [[4] * 12, [6] * 12]     # the validation video, in frame order
+    assert p["logits"].shape == (24, 8)
+    with pytest.raises(ValueError, match="affwild2_root"):
+        TASKS["ssl_temporal"]({**cfg, "affwild2_root": None}, tmp_path / "r2", progress=False)
