@@ -261,9 +261,63 @@ def ssl_temporal_chapter(profile: str) -> list[dict]:
     return runs
 
 
+SUBCLASSIFIERS = ("resnet18", "resnet50", "mobilenet_v2", "densenet121", "regnet_y_800mf")
+AU_BACKBONES = ("resnet50", "regnet_y_400mf", "regnet_y_800mf")
+
+
+def abaw5_multitask_recipe(profile: str) -> dict:
+    """Paper 004's expression recipe (Adam lr 5e-4, 20 epochs, best epoch on validation, CE + 1 x Dice) and
+    AU recipe (focal alpha 0.75, gamma 2, 2-layer Transformers, dropout 0.3) on the book's data. The five
+    sub-classifiers are the paper's ResNet-18, MobileNet-V2 and DenseNet-121, with ResNet-50 for ResNet-152
+    and RegNetY-800MF for DenseNet-201 (with 48-px stride-1 stems the two deepest nets would take most of a
+    30-minute GPU session each)."""
+    _check(profile)
+    if profile == "smoke":
+        tiny = {"epochs": 1, "batch_size": 8, "steps_per_epoch": 1, "lr": 5e-4, "weight_decay": 1e-4}
+        return {"data": "sample", "seeds": [0], "expression": tiny, "pretrain": tiny,
+                "au_model": {"epochs": 2, "batch_size": 4, "lr": 1e-3}}
+    return {"data": "full", "seeds": [0, 1, 2],
+            "expression": {"epochs": 20, "batch_size": 256, "lr": 5e-4, "weight_decay": 1e-4, "compile": True},
+            "pretrain": {"epochs": 20, "batch_size": 256, "lr": 5e-4, "weight_decay": 1e-4, "compile": True},
+            "au_model": {"epochs": 60, "batch_size": 16, "lr": 1e-3}}
+
+
+def abaw5_multitask_chapter(profile: str) -> list[dict]:
+    """05_abaw5_multitask: Table 2 (five sub-classifiers on majority labels, 3 seeds; on single-annotator
+    labels, 1 seed), Dice off (1 seed), one bootstrap-resampled ResNet-18, scheme 2 for 'Other' with
+    ResNet-18; Table 3 (three AU feature backbones, 10 CK+ folds each)."""
+    r = abaw5_multitask_recipe(profile)
+    smoke = profile == "smoke"
+
+    def cfg(task, name, seed, **over):
+        base = {"task": task, "notebook": "05_abaw5_multitask", "name": name, "profile": profile, "data": r["data"],
+                "labels": "majority", "label_seed": 0, "seed": seed}
+        base.update(over)
+        return base
+
+    def sub(name, seed, arch, **over):
+        spec = {"arch": arch, "dice": True, "lam": 1.0, "scheme": "8way", "bootstrap": False, "dropout": 0.0,
+                "train": dict(r["expression"])}
+        return cfg("expression_subclassifier", name, seed, **{**spec, **over})
+
+    runs = []
+    for seed in r["seeds"]:
+        runs += [sub(f"{arch}-majority", seed, arch) for arch in SUBCLASSIFIERS]
+    seed = r["seeds"][0]
+    if not smoke:
+        runs += [sub(f"{arch}-single_annotator", seed, arch, labels="single_annotator") for arch in SUBCLASSIFIERS]
+    runs += [sub(f"{arch}-no-dice", seed, arch, dice=False)
+             for arch in (SUBCLASSIFIERS[:3:2] if smoke else SUBCLASSIFIERS)]
+    runs += [sub("resnet18-bootstrap", seed, "resnet18", bootstrap=True),
+             sub("resnet18-no-other", seed, "resnet18", scheme="no_other")]
+    runs += [cfg("au_temporal", f"au-{arch}", seed, arch=arch, pretrain=dict(r["pretrain"]), au_model=dict(r["au_model"]),
+                 alpha=0.75, gamma=2.0, folds=10, au_width=512 if arch == "resnet50" else None) for arch in AU_BACKBONES]
+    return runs
+
+
 NOTEBOOKS = {"00_data": data_chapter, "01_abaw5_expression": abaw5_expression_chapter, "02_cct": cct_chapter,
              "03_ssl_temporal": ssl_temporal_chapter,
-             "04_self_training": self_training_chapter}
+             "04_self_training": self_training_chapter, "05_abaw5_multitask": abaw5_multitask_chapter}
 
 
 def runs_for(notebook: str, profile: str) -> list[dict]:

@@ -208,3 +208,35 @@ class TeacherStudent(nn.Module):
                 p.add_(buf, alpha=-lr)
         self.student_steps += 1
         return lr
+
+
+class VAModel(nn.Module):
+    """Paper 004 §2 (Fig. 1; method notes B-004.1-2) on precomputed, concatenated features of several frozen
+    backbones (N, D): polarity classifiers for valence and arousal (3 classes: -1, in between, +1; trained
+    first with CE, Eq. 1, then frozen), a valence head MLP -> tanh, and an arousal head whose input is the
+    arousal features concatenated with the valence head's hidden features (detached) -> tanh.
+    forward -> {"valence", "arousal"} (N,) regressions and {"pol_valence", "pol_arousal"} (N, 3) logits."""
+
+    def __init__(self, in_dim: int, hidden: int = 256, dropout: float = 0.1):
+        super().__init__()
+        self.pol_valence, self.pol_arousal = nn.Linear(in_dim, 3), nn.Linear(in_dim, 3)
+        self.valence_hidden = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout))
+        self.arousal_hidden = nn.Sequential(nn.Linear(in_dim + hidden, hidden), nn.ReLU(), nn.Dropout(dropout))
+        self.valence_out, self.arousal_out = nn.Linear(hidden, 1), nn.Linear(hidden, 1)
+
+    def forward(self, features: torch.Tensor) -> dict:
+        hv = self.valence_hidden(features)
+        ha = self.arousal_hidden(torch.cat([features, hv.detach()], 1))
+        return {"valence": torch.tanh(self.valence_out(hv)).squeeze(1),
+                "arousal": torch.tanh(self.arousal_out(ha)).squeeze(1),
+                "pol_valence": self.pol_valence(features), "pol_arousal": self.pol_arousal(features)}
+
+
+def va_predict(out: dict) -> torch.Tensor:
+    """Paper 004's inference (B-004.1): -1 or +1 where a polarity classifier predicts an extreme, else the
+    regressor's value. -> (N, 2) valence, arousal."""
+    cols = []
+    for dim in ("valence", "arousal"):
+        pol = out[f"pol_{dim}"].argmax(1)
+        cols.append(torch.where(pol == 0, -1.0, torch.where(pol == 2, 1.0, out[dim].float())))
+    return torch.stack(cols, 1)

@@ -41,8 +41,10 @@ def main(argv=None) -> int:
             t = time.time()
             run = run_or_load(config, out, progress=not args.quiet)
             runs.append(run)
-            print(f"      macro F1 {run.final['macro_f1']:.4f}  acc {run.final['accuracy']:.4f}  "
-                  f"({time.time() - t:.0f} s, {run.provenance['device']})", flush=True)
+            scores = "  ".join(f"{label} {run.final[key]:.4f}" for key, label in
+                               (("macro_f1", "macro F1"), ("accuracy", "acc"), ("mean_au_f1", "mean AU F1"))
+                               if key in run.final)
+            print(f"      {scores}  ({time.time() - t:.0f} s, {run.provenance['device']})", flush=True)
         if runs:
             table = aggregate(runs)
             name = Path(nb).name.removesuffix(".ipynb")

@@ -4,6 +4,8 @@ and the stand-in clips the book builds from still FER+ faces when no labelled vi
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from torch import nn
@@ -156,3 +158,44 @@ def video_chunks(videos, frames, labels, length: int) -> tuple[np.ndarray, np.nd
         raise ValueError(f"no video has {length} frames: choose a shorter clip length")
     index = np.stack(index)
     return index, labels[index], dropped
+
+
+class AUTemporalNet(nn.Module):
+    """Paper 004 §4.3, following the ABAW3 AU model it cites (method notes A11), over frame features
+    F (B, T, D):
+    1. a Transformer (encoder source F, decoder target P) -> fc(A);
+    2. "up- then down-sampled" features P = MLP(D -> 1.5 D -> D) -> fc(A);
+    3. a Transformer (source P, target = pipeline 1's hidden states) -> fc(A);
+    fused by Linear(3A, 3A)-ReLU-Linear(3A, A). Transformers are pre-norm encoder-decoders with a learnable
+    positional embedding of the frame index. ``width``: project the features to this size first (the book does
+    so for ResNet-50's 2048-d features, whose Transformers would otherwise hold ~150 M parameters).
+    Returns {"p1", "p2", "p3", "fused"}: logits (B, T, A) each."""
+
+    def __init__(self, in_dim: int, num_aus: int = 12, heads: int = 8, layers: int = 2, ff: int = 512,
+                 dropout: float = 0.3, max_len: int = 256, width: int | None = None):
+        super().__init__()
+        self.proj = nn.Linear(in_dim, width) if width else nn.Identity()
+        in_dim = width or in_dim
+        if in_dim % heads:
+            raise ValueError(f"heads={heads} must divide the feature size {in_dim} (method notes A11)")
+        self.pos = nn.Embedding(max_len, in_dim)
+        self.mlp = nn.Sequential(nn.Linear(in_dim, in_dim * 3 // 2), nn.ReLU(), nn.Linear(in_dim * 3 // 2, in_dim), nn.ReLU())
+
+        def transformer():
+            with warnings.catch_warnings():  # pre-norm layers cannot use nested tensors; torch warns about it
+                warnings.simplefilter("ignore", UserWarning)
+                return nn.Transformer(in_dim, heads, layers, layers, ff, dropout, batch_first=True, norm_first=True)
+
+        self.t1, self.t3 = transformer(), transformer()
+        self.fc1, self.fc2, self.fc3 = (nn.Linear(in_dim, num_aus) for _ in range(3))
+        self.fusion = nn.Sequential(nn.Linear(3 * num_aus, 3 * num_aus), nn.ReLU(), nn.Linear(3 * num_aus, num_aus))
+
+    def forward(self, features: torch.Tensor) -> dict:
+        features = self.proj(features)
+        pos = self.pos(torch.arange(features.shape[1], device=features.device))[None]
+        p = self.mlp(features)
+        h1 = self.t1(features + pos, p + pos)
+        h3 = self.t3(p + pos, h1)
+        out = {"p1": self.fc1(h1), "p2": self.fc2(p), "p3": self.fc3(h3)}
+        out["fused"] = self.fusion(torch.cat([out["p1"], out["p2"], out["p3"]], -1))
+        return out

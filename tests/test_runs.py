@@ -123,3 +123,18 @@ def test_ssl_temporal_chapter_runs_table_1_and_its_ablations():
     assert by[("ssl-more-no-feedback", 0)]["feedback"] is False
     assert by[("ssl-more-no-debiasing", 0)]["train"]["sampler"] == "plain"
     assert len(full) == 18 and all(c["data"] == "sample" for c in runs_for("03_ssl_temporal", "smoke"))
+
+
+def test_abaw5_multitask_chapter_runs_tables_2_and_3():
+    from fer_utils.experiments import AU_BACKBONES, SUBCLASSIFIERS
+    full = runs_for("05_abaw5_multitask", "full")
+    subs = [c for c in full if c["task"] == "expression_subclassifier"]
+    main = [c for c in subs if c["name"].endswith("-majority")]
+    assert sorted({c["arch"] for c in main}) == sorted(SUBCLASSIFIERS) and {c["seed"] for c in main} == {0, 1, 2}
+    assert all(c["dice"] and c["lam"] == 1.0 and c["train"]["epochs"] == 20 and c["train"]["lr"] == 5e-4 for c in main)
+    assert {c["arch"] for c in subs if c["name"].endswith("-no-dice") and not c["dice"]} == set(SUBCLASSIFIERS)
+    by = {c["name"]: c for c in subs}
+    assert by["resnet18-bootstrap"]["bootstrap"] and by["resnet18-no-other"]["scheme"] == "no_other"
+    au = {c["arch"]: c for c in full if c["task"] == "au_temporal"}
+    assert sorted(au) == sorted(AU_BACKBONES) and au["resnet50"]["au_width"] == 512 and au["regnet_y_800mf"]["au_width"] is None
+    assert all(c["alpha"] == 0.75 and c["gamma"] == 2.0 and c["folds"] == 10 for c in au.values())

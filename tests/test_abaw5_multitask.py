@@ -1,0 +1,116 @@
+"""Paper 004: CE + Dice, focal, CCC and polarity losses against hand-computed values; the meta-classifier's
+priority rules by class name; the 'Other' threshold scheme; the AU temporal model and the VA model."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from fer_utils.ensemble import (choose_other_threshold, majority_vote, predict_other_below, priority_vote,
+                                probability_average)
+from fer_utils.labels import ABAW_CLASSES, FERPLUS_CLASSES
+from fer_utils.losses import ccc_loss, ce_dice_loss, polarity_labels, sigmoid_focal_loss, soft_dice_loss
+from fer_utils.metrics import ccc
+
+LN2 = math.log(2)
+
+
+def test_soft_dice_hand_computed():
+    logits, y = torch.zeros(2, 2), torch.tensor([0, 1])      # p = 1/2 everywhere
+    # class c: 2 TP = 2 * 0.5 = 1, sum P = 1, sum Y = 1: D = (1 + 1) / (2 + 1)
+    assert soft_dice_loss(logits, y, 2).item() == pytest.approx(1 / 3)
+    sure = torch.tensor([[50.0, 0.0], [0.0, 50.0]])
+    assert soft_dice_loss(sure, y, 2).item() == pytest.approx(0.0, abs=1e-6)
+    assert ce_dice_loss(logits, y, 2, lam=0.5).item() == pytest.approx(LN2 + 0.5 / 3)
+    z = torch.zeros(2, 2, requires_grad=True)
+    soft_dice_loss(z, y, 2).backward()
+    assert z.grad[0, 0] < 0 and z.grad[1, 1] < 0               # the gradient raises the true classes
+
+
+def test_sigmoid_focal_loss_hand_computed_and_masks_unknown():
+    z = torch.zeros(1, 3)
+    y = torch.tensor([[1, 0, -1]])
+    # p = 1/2: positive 0.75 * 0.25 * ln 2, negative 0.25 * 0.25 * ln 2, the -1 entry left out
+    assert sigmoid_focal_loss(z, y).item() == pytest.approx((0.75 + 0.25) * 0.25 * LN2 / 2)
+    easy = sigmoid_focal_loss(torch.tensor([[4.0]]), torch.tensor([[1]]), gamma=2.0)
+    plain = sigmoid_focal_loss(torch.tensor([[4.0]]), torch.tensor([[1]]), gamma=0.0)
+    assert easy < 0.01 * plain                                  # easy examples are down-weighted
+    assert sigmoid_focal_loss(z, torch.full((1, 3), -1)).item() == 0.0
+
+
+def test_ccc_loss_matches_the_metric_and_hand_values():
+    t = torch.tensor([0.0, 1.0, 2.0])
+    assert ccc_loss(t, t).item() == pytest.approx(0.0, abs=1e-6)
+    # shifted by 1: var 2/3 each, cov 2/3: CCC = (4/3) / (4/3 + 1) = 4/7
+    assert ccc_loss(t + 1, t).item() == pytest.approx(3 / 7)
+    assert 1 - ccc_loss(t + 1, t).item() == pytest.approx(ccc((t + 1).numpy(), t.numpy()))
+    two = torch.stack([t, t], 1)
+    assert ccc_loss(torch.stack([t, t + 1], 1), two).item() == pytest.approx((0 + 3 / 7) / 2)
+
+
+def test_polarity_labels():
+    assert polarity_labels(torch.tensor([-1.0, -0.99, 0.0, 0.5, 1.0])).tolist() == [0, 1, 1, 1, 2]
+
+
+def test_priority_vote_by_class_name():
+    names = FERPLUS_CLASSES  # neutral, happiness, surprise, sadness, anger, disgust, fear, contempt
+    c = {n: i for i, n in enumerate(names)}
+    preds = [torch.tensor([c["happiness"], c["neutral"], c["sadness"], c["fear"], c["neutral"]]),
+             torch.tensor([c["happiness"], c["neutral"], c["fear"], c["sadness"], c["happiness"]]),
+             torch.tensor([c["anger"], c["happiness"], c["disgust"], c["happiness"], c["surprise"]])]
+    out = priority_vote(preds, names).tolist()
+    assert out == [c["anger"], c["neutral"], c["disgust"], c["fear"], c["neutral"]]  # last: a 3-way tie -> lowest
+    probs = [torch.full((5, 8), 0.1) for _ in preds]
+    probs[0][4, c["surprise"]] = 0.9
+    assert priority_vote(preds, names, probs=probs)[4] == c["surprise"]               # tie broken by probability
+    abaw = {n: i for i, n in enumerate(ABAW_CLASSES)}                                  # another order, same names
+    out = priority_vote([torch.tensor([abaw["happiness"]]), torch.tensor([abaw["anger"]])], ABAW_CLASSES)
+    assert out.tolist() == [abaw["anger"]]
+    with pytest.raises(ValueError, match="not in class_names"):
+        priority_vote(preds, ("a", "b"))
+
+
+def test_majority_vote_and_probability_average():
+    preds = [torch.tensor([0, 1]), torch.tensor([0, 2]), torch.tensor([1, 2])]
+    assert majority_vote(preds, 3).tolist() == [0, 2]
+    probs = [torch.tensor([[0.6, 0.4], [0.1, 0.9]]), torch.tensor([[0.2, 0.8], [0.3, 0.7]])]
+    assert probability_average(probs).tolist() == [1, 1]
+
+
+def test_other_by_threshold():
+    probs = torch.tensor([[0.5, 0.3, 0.2], [0.9, 0.05, 0.05], [0.2, 0.2, 0.6]])   # class 2 = Other
+    # Other's own column is ignored: sample 3's best remaining class is 0.2 < 0.45 -> Other
+    assert predict_other_below(probs, 2, 0.45).tolist() == [0, 0, 2]
+    t, scores = choose_other_threshold(probs, np.array([2, 0, 2]), 2, grid=[0.3, 0.6])
+    assert t == 0.6 and scores[0.6] == pytest.approx(2 / 3) and scores[0.3] == pytest.approx(4 / 9)  # class 1: F1 0
+
+
+def test_au_temporal_net_three_pipelines_fused():
+    from fer_utils.temporal import AUTemporalNet
+    net = AUTemporalNet(16, 12, heads=4, ff=32, max_len=8)
+    out = net(torch.randn(2, 3, 16))
+    assert set(out) == {"p1", "p2", "p3", "fused"} and all(v.shape == (2, 3, 12) for v in out.values())
+    with pytest.raises(ValueError, match="heads"):
+        AUTemporalNet(10, heads=4)
+
+
+def test_va_model_feeds_valence_features_to_arousal_and_polarity_overrides():
+    from fer_utils.models import VAModel, va_predict
+    m = VAModel(6, hidden=4)
+    out = m(torch.randn(5, 6))
+    assert out["valence"].shape == (5,) and out["pol_arousal"].shape == (5, 3)
+    assert (out["valence"].abs() <= 1).all()
+    out["arousal"].sum().backward()  # the valence hidden features reach the arousal head detached
+    assert m.valence_hidden[0].weight.grad is None and m.arousal_hidden[0].weight.grad is not None
+    fake = {"valence": torch.tensor([0.3, 0.3, 0.3]), "arousal": torch.tensor([0.1, 0.1, 0.1]),
+            "pol_valence": torch.tensor([[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0]]),
+            "pol_arousal": torch.tensor([[0, 5.0, 0]] * 3)}
+    torch.testing.assert_close(va_predict(fake), torch.tensor([[-1.0, 0.1], [0.3, 0.1], [1.0, 0.1]]))
+
+
+def test_au_temporal_net_can_project_wide_features():
+    from fer_utils.temporal import AUTemporalNet
+    wide, narrow = AUTemporalNet(2048, width=64, heads=8, ff=32), AUTemporalNet(64, heads=8, ff=32)
+    assert wide(torch.randn(1, 3, 2048))["fused"].shape == (1, 3, 12)
+    extra = sum(p.numel() for p in wide.parameters()) - sum(p.numel() for p in narrow.parameters())
+    assert extra == 2048 * 64 + 64  # only the projection differs
