@@ -17,7 +17,10 @@ def glued(path: Path) -> dict:
             meta = out.get("metadata", {}).get("scrapbook")
             if meta:
                 text = out["data"][meta["mime_prefix"] + "text/plain"]
-                values[meta["name"]] = ast.literal_eval(text)
+                try:
+                    values[meta["name"]] = ast.literal_eval(text)
+                except (ValueError, SyntaxError):  # text glued without quotes (fer_utils.report.Text)
+                    values[meta["name"]] = text
     return values
 
 
@@ -45,6 +48,9 @@ EXPECT = {
                            "mt_meta_example": ["anger", "neutral", "disgust", "fear", "happiness"], "mt_runs_stored": 12,
                            "mt_meta_f1": between(0.0, 1.0), "mt_other_threshold": between(0.3, 0.6),
                            "mt_au_best": between(0.0, 1.0)},
+    "06_leaderboard": {"lb_rows": 14, "lb_rows_with_runs": between(3, 14), "lb_claims_reproduced": between(0, 5),
+                       "lb_claims_pending": between(0, 5), "lb_best_single_f1": lambda v: isinstance(v, (str, float)),
+                       "lb_best_majority_method": lambda v: isinstance(v, str)},
     "04_self_training": {"st_ckplus_folds": 10, "st_pool_size": 8, "st_smooth_off": 0.0071, "st_update_off": 0.0429,
                          "st_dw_example": 0.7235, "st_runs_stored": 9, "st_ferplus_none_acc": between(0.0, 1.0),
                          "st_ferplus_st_sw_acc": between(0.0, 1.0), "st_ckplus_st_sw_acc": between(0.0, 1.0),

@@ -315,9 +315,30 @@ def abaw5_multitask_chapter(profile: str) -> list[dict]:
     return runs
 
 
+def leaderboard_chapter(profile: str) -> list[dict]:
+    """06_leaderboard: only the runs a fair comparison still lacks (every other row is a chapter's run):
+    teacher/student with feedback on all the labels (its chapter uses 10%), self-training + SW with the honest
+    unlabelled pool on majority labels, and seeds 1-2 of the ensemble on single-annotator labels."""
+    seeds = [0] if profile == "smoke" else [0, 1, 2]
+    ssl = {c["name"]: c for c in ssl_temporal_chapter(profile)}
+    st = {c["name"]: c for c in self_training_chapter(profile)}
+    runs = []
+    for labels in (("single_annotator",) if profile == "smoke" else ("single_annotator", "majority")):
+        base = {k: v for k, v in ssl["ssl-more-single_annotator"].items() if k not in ("clips", "temporal")}
+        runs += [{**base, "notebook": "06_leaderboard", "name": f"ssl-all-labels-{labels}", "labels": labels,
+                  "labelled_fraction": 1.0, "seed": seed} for seed in seeds]
+    runs += [{**st["ferplus-pool-st_sw"], "notebook": "06_leaderboard", "name": "ferplus-pool-majority-st_sw",
+              "labels": "majority", "seed": seed, "save_train_weights": False} for seed in seeds]
+    if profile == "full":
+        subs = [c for c in abaw5_multitask_chapter(profile) if c["name"].endswith("-single_annotator")]
+        runs += [{**c, "notebook": "06_leaderboard", "seed": seed} for c in subs for seed in (1, 2)]
+    return runs
+
+
 NOTEBOOKS = {"00_data": data_chapter, "01_abaw5_expression": abaw5_expression_chapter, "02_cct": cct_chapter,
              "03_ssl_temporal": ssl_temporal_chapter,
-             "04_self_training": self_training_chapter, "05_abaw5_multitask": abaw5_multitask_chapter}
+             "04_self_training": self_training_chapter, "05_abaw5_multitask": abaw5_multitask_chapter,
+             "06_leaderboard": leaderboard_chapter}
 
 
 def runs_for(notebook: str, profile: str) -> list[dict]:

@@ -65,3 +65,10 @@ def comparison_table(rows: list[dict], groups: dict, metrics=METRICS) -> pd.Data
         rec["seeds"] = len(groups.get(row.get("run"), [])) if row.get("run") else 0
         out.append(rec)
     return pd.DataFrame(out).set_index("")
+
+
+class Text(str):
+    """A string that displays without quotes, e.g. to glue words into the book's prose with {glue:text}."""
+
+    def __repr__(self) -> str:
+        return str(self)

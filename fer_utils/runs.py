@@ -36,7 +36,8 @@ RESULTS_DIR = PROJECT_DIR / "results"
 FILES = ("config.json", "metrics.json", "predictions.npz", "provenance.json")
 # Modules that only present results (figures, tables, verdicts) or list configs (which are hashed themselves):
 # changing them cannot change a trained result, so they do not invalidate stored runs.
-PRESENTATION_MODULES = {"plots.py", "report.py", "verdicts.py", "build_sample.py", "reproduce.py", "experiments.py"}
+PRESENTATION_MODULES = {"plots.py", "report.py", "verdicts.py", "build_sample.py", "reproduce.py", "experiments.py",
+                        "ensemble.py", "leaderboard.py"}
 
 
 class CacheMiss(LookupError):
@@ -58,13 +59,20 @@ def code_files() -> list[Path]:
             not in PRESENTATION_MODULES]
 
 
+_HASHES: dict[tuple, str] = {}  # memo: (path, mtime, size) of every code file -> hash; an edit changes the key
+
+
 def code_hash() -> str:
     """Hash of the training code (ASTs without docstrings; comments never reach the AST)."""
-    h = hashlib.sha256()
-    for path in code_files():
-        h.update(str(path.relative_to(PACKAGE_DIR)).encode())
-        h.update(ast.dump(_strip_docstrings(ast.parse(path.read_text()))).encode())
-    return h.hexdigest()
+    files = code_files()
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    if stamp not in _HASHES:
+        h = hashlib.sha256()
+        for path in files:
+            h.update(str(path.relative_to(PACKAGE_DIR)).encode())
+            h.update(ast.dump(_strip_docstrings(ast.parse(path.read_text()))).encode())
+        _HASHES[stamp] = h.hexdigest()
+    return _HASHES[stamp]
 
 
 def run_key(config: dict) -> str:

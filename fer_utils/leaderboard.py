@@ -1,0 +1,137 @@
+"""One table of every expression method the book trains, built only from stored run folders (chapter 6).
+
+Every method is looked up by (chapter notebook, run name) in the runs of the chapters' experiment lists
+(plus the few runs the leaderboard adds for a fair comparison). The ensemble of paper 004 is not a run: its
+score per seed is the meta-classifier (priority rules) over that seed's five sub-classifier runs.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .ensemble import priority_vote
+from .experiments import SUBCLASSIFIERS, runs_for
+from .labels import FERPLUS_CLASSES
+from .metrics import accuracy, macro_f1
+from .report import collect
+from .runs import mean_std
+
+CHAPTERS = ("00_data", "01_abaw5_expression", "02_cct", "03_ssl_temporal", "04_self_training",
+            "05_abaw5_multitask", "06_leaderboard")
+LABELS = {"single_annotator": "single-annotator labels", "majority": "majority labels"}
+
+# method -> (paper, chapter of the method, {label setting: (notebook of the run, run name)})
+METHODS = {
+    "fully supervised ResNet-18": ("000", "01_abaw5_expression", {
+        "single_annotator": ("00_data", "resnet18-single_annotator"), "majority": ("00_data", "resnet18-majority")}),
+    "MutexMatch + dynamic adaptive threshold": ("000", "01_abaw5_expression", {
+        "single_annotator": ("01_abaw5_expression", "mutexmatch-single_annotator"),
+        "majority": ("01_abaw5_expression", "mutexmatch-majority")}),
+    "noise-aware model (learned weights + attention consistency)": ("000", "01_abaw5_expression", {
+        "single_annotator": ("01_abaw5_expression", "noise-aware-single_annotator"),
+        "majority": ("01_abaw5_expression", "noise-aware-majority")}),
+    "CCT (three networks, consensus)": ("001", "02_cct", {
+        "single_annotator": ("02_cct", "cct-single_annotator"), "majority": ("02_cct", "cct-majority")}),
+    "teacher/student with debiased feedback (all labels)": ("002", "03_ssl_temporal", {
+        "single_annotator": ("06_leaderboard", "ssl-all-labels-single_annotator"),
+        "majority": ("06_leaderboard", "ssl-all-labels-majority")}),
+    "self-training + sample weights (unlabelled: FER+ train pool)": ("003", "04_self_training", {
+        "single_annotator": ("04_self_training", "ferplus-pool-st_sw"),
+        "majority": ("06_leaderboard", "ferplus-pool-majority-st_sw")}),
+    "ensemble of five, priority rules": ("004", "05_abaw5_multitask", {
+        "single_annotator": ("ensemble", "single_annotator"), "majority": ("ensemble", "majority")}),
+}
+
+# synthetic-noise sweeps run by the chapters: method -> {noise rate: (notebook, run name)}
+SWEEPS = {
+    "fully supervised ResNet-18": {0.0: ("00_data", "resnet18-majority"), 0.2: ("01_abaw5_expression", "resnet18-sym0.2"),
+                                   0.4: ("01_abaw5_expression", "resnet18-sym0.4")},
+    "noise-aware model": {0.0: ("01_abaw5_expression", "noise-aware-majority"),
+                          0.2: ("01_abaw5_expression", "noise-aware-sym0.2"), 0.4: ("01_abaw5_expression", "noise-aware-sym0.4")},
+    "one network, CCT's recipe": {0.0: ("02_cct", "baseline-majority"), 0.2: ("02_cct", "baseline-sym0.2"),
+                                  0.4: ("02_cct", "baseline-sym0.4")},
+    "CCT": {0.0: ("02_cct", "cct-majority"), 0.2: ("02_cct", "cct-sym0.2"), 0.4: ("02_cct", "cct-sym0.4")},
+}
+
+
+def load_all(profile: str, train_own: bool = False):
+    """Every stored run of the chapters, keyed by (notebook, name): {key: [runs over seeds]}, and the
+    configs with nothing stored. Runs of chapters 0-5 are only loaded (their chapters train them); the
+    leaderboard's own runs are trained when missing if ``train_own``."""
+    unique = {}
+    for c in (c for nb in CHAPTERS for c in runs_for(nb, profile)):  # a run two chapters list is loaded once
+        unique.setdefault(json.dumps(c, sort_keys=True), c)
+    own = [c for c in unique.values() if c["notebook"] == "06_leaderboard"]
+    runs, missing = collect([c for c in unique.values() if c["notebook"] != "06_leaderboard"], train=False)
+    own_runs, own_missing = collect(own, train=train_own)
+    runs, missing = runs + own_runs, missing + own_missing
+    groups: dict = {}
+    for r in sorted(runs, key=lambda r: r.config["seed"]):
+        groups.setdefault((r.config["notebook"], r.config["name"]), []).append(r)
+    return groups, missing
+
+
+def ensemble_members(groups, labels: str) -> dict[int, list]:
+    """{seed: the five sub-classifier runs of that seed} for a label setting (seeds with all five only)."""
+    out = {}
+    for nb in ("05_abaw5_multitask", "06_leaderboard"):
+        for arch in SUBCLASSIFIERS:
+            for r in groups.get((nb, f"{arch}-{labels}"), []):
+                out.setdefault(r.config["seed"], {})[arch] = r
+    return {s: [m[a] for a in SUBCLASSIFIERS] for s, m in sorted(out.items()) if len(m) == len(SUBCLASSIFIERS)}
+
+
+def ensemble_scores(members: list) -> dict:
+    """Macro F1 and accuracy of the meta-classifier over one seed's sub-classifier runs (FER+ Test)."""
+    preds = [r.predictions() for r in members]
+    y = preds[0]["labels"]
+    keep = y >= 0
+    probs = [torch.softmax(torch.as_tensor(p["logits"]).float(), 1) for p in preds]
+    pred = priority_vote([p.argmax(1) for p in probs], FERPLUS_CLASSES, probs=probs).numpy()
+    return {"macro_f1": macro_f1(y[keep], pred[keep], 8), "accuracy": accuracy(y[keep], pred[keep])}
+
+
+def method_scores(groups, ref) -> list[dict]:
+    """Per seed: {"seed", "macro_f1", "accuracy", "train_seconds", "images_per_s", "device"} of one method
+    setting: a run (notebook, name) or ("ensemble", labels)."""
+    if ref[0] == "ensemble":
+        out = []
+        for seed, members in ensemble_members(groups, ref[1]).items():
+            prov = [m.provenance for m in members]
+            out.append({"seed": seed, **ensemble_scores(members),
+                        "train_seconds": float(sum(p.get("train_seconds", np.nan) for p in prov)),
+                        "images_per_s": float(np.mean([p.get("images_per_s", np.nan) for p in prov])),
+                        "device": prov[0].get("device", "?")})
+        return out
+    return [{"seed": r.config["seed"], "macro_f1": r.final["macro_f1"], "accuracy": r.final["accuracy"],
+             "train_seconds": r.provenance.get("train_seconds", np.nan), "images_per_s": r.provenance.get("images_per_s", np.nan),
+             "device": r.provenance.get("device", "?")} for r in groups.get(ref, [])]
+
+
+def leaderboard(groups) -> pd.DataFrame:
+    """The leaderboard: one row per (method, label setting) with mean ± std over seeds of macro F1 and
+    accuracy on FER+ Test, the number of seeds, the mean GPU training time per seed and images/s. Rows
+    without stored runs say 'pending'. Also returns the raw means in columns *_mean for plots and tests."""
+    rows = []
+    for method, (paper, chapter, refs) in METHODS.items():
+        for labels, ref in refs.items():
+            s = method_scores(groups, ref)
+            f1, acc = [x["macro_f1"] for x in s], [x["accuracy"] for x in s]
+            rows.append({"method": method, "paper": paper, "chapter": chapter, "training labels": LABELS[labels],
+                         "macro F1": mean_std(f1) if s else "pending", "accuracy": mean_std(acc) if s else "pending",
+                         "seeds": len(s), "GPU s / seed": round(float(np.mean([x["train_seconds"] for x in s])), 1) if s else np.nan,
+                         "images/s": round(float(np.mean([x["images_per_s"] for x in s])), 1) if s else np.nan,
+                         "device": s[0]["device"] if s else "—",
+                         "macro_f1_mean": float(np.mean(f1)) if s else np.nan,
+                         "accuracy_mean": float(np.mean(acc)) if s else np.nan})
+    return pd.DataFrame(rows)
+
+
+def robustness(groups) -> pd.DataFrame:
+    """Macro F1 (seed 0) against the synthetic symmetric noise rate: rows = noise rate, columns = method."""
+    table = {m: {rate: (groups[ref][0].final["macro_f1"] if ref in groups else np.nan) for rate, ref in sweep.items()}
+             for m, sweep in SWEEPS.items()}
+    return pd.DataFrame(table)

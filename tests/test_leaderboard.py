@@ -1,0 +1,107 @@
+"""Chapter 6: every number of the leaderboard equals the value recomputed directly from the run files."""
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, f1_score
+
+from fer_utils import leaderboard as LB
+from fer_utils import runs as R
+from fer_utils.experiments import SUBCLASSIFIERS, runs_for
+from fer_utils.labels import FERPLUS_CLASSES
+
+PRIORITY = ("disgust", "fear", "sadness", "anger")
+
+
+def fake_run(config, rng, labels, train_seconds):
+    """A run folder in the real format with random test logits (metrics computed from them)."""
+    logits = rng.normal(size=(len(labels), 8)).astype(np.float32)
+    pred = logits.argmax(1)
+    folder = R.run_dir(config)
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps(config))
+    final = {"macro_f1": f1_score(labels, pred, labels=range(8), average="macro", zero_division=0),
+             "accuracy": accuracy_score(labels, pred)}
+    (folder / "metrics.json").write_text(json.dumps({"final": final, "history": []}))
+    np.savez(folder / "predictions.npz", logits=logits, labels=labels, names=np.array([f"f{i}" for i in range(len(labels))]))
+    (folder / "provenance.json").write_text(json.dumps({"train_seconds": train_seconds, "images_per_s": 1000.0,
+                                                        "device": "NVIDIA H100 80GB HBM3"}))
+
+
+def recompute_meta(folders):
+    """The meta-classifier from the files, written out independently: priority classes by name first,
+    then the majority vote, ties by summed softmax."""
+    preds = [np.load(f / "predictions.npz") for f in folders]
+    labels = preds[0]["labels"]
+    probs = [np.exp(p["logits"]) / np.exp(p["logits"]).sum(1, keepdims=True) for p in preds]
+    out = []
+    for i in range(len(labels)):
+        votes = [int(p[i].argmax()) for p in probs]
+        chosen = next((FERPLUS_CLASSES.index(c) for c in PRIORITY if FERPLUS_CLASSES.index(c) in votes), None)
+        if chosen is None:
+            counts = np.bincount(votes, minlength=8).astype(float)
+            tied = np.flatnonzero(counts == counts.max())
+            chosen = int(tied[np.argmax(sum(p[i] for p in probs)[tied])])
+        out.append(chosen)
+    out = np.array(out)
+    return f1_score(labels, out, labels=range(8), average="macro", zero_division=0), accuracy_score(labels, out)
+
+
+@pytest.fixture
+def results(tmp_path, monkeypatch):
+    monkeypatch.setattr(R, "RESULTS_DIR", tmp_path)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 8, 40)
+    configs = {(c["notebook"], c["name"], c["seed"]): c for nb in LB.CHAPTERS for c in runs_for(nb, "full")}
+    wanted = [("00_data", "resnet18-single_annotator", s) for s in (0, 1, 2)] + \
+             [("02_cct", "cct-majority", s) for s in (0, 1)] + \
+             [("05_abaw5_multitask", f"{a}-majority", s) for a in SUBCLASSIFIERS for s in (0, 1, 2)] + \
+             [("01_abaw5_expression", "noise-aware-sym0.4", 0)]
+    for i, key in enumerate(wanted):
+        fake_run(configs[key], rng, labels, 10.0 + i)
+    return tmp_path, configs
+
+
+def test_every_leaderboard_number_is_recomputed_from_the_files(results):
+    root, configs = results
+    groups, _ = LB.load_all("full")
+    table = LB.leaderboard(groups).set_index(["method", "training labels"])
+    files = lambda nb, name, seeds: [R.run_dir(configs[(nb, name, s)]) for s in seeds]
+
+    def final(folder, key):
+        return json.loads((folder / "metrics.json").read_text())["final"][key]
+
+    row = table.loc[("fully supervised ResNet-18", "single-annotator labels")]
+    f1 = [final(f, "macro_f1") for f in files("00_data", "resnet18-single_annotator", (0, 1, 2))]
+    assert row["seeds"] == 3 and row["macro F1"] == f"{np.mean(f1):.3f} ± {np.std(f1, ddof=1):.3f}"
+    assert row["macro_f1_mean"] == pytest.approx(np.mean(f1)) and row["GPU s / seed"] == pytest.approx(11.0)
+    row = table.loc[("CCT (three networks, consensus)", "majority labels")]
+    acc = [final(f, "accuracy") for f in files("02_cct", "cct-majority", (0, 1))]
+    assert row["seeds"] == 2 and row["accuracy_mean"] == pytest.approx(np.mean(acc))
+    row = table.loc[("ensemble of five, priority rules", "majority labels")]
+    metas = [recompute_meta([R.run_dir(configs[("05_abaw5_multitask", f"{a}-majority", s)]) for a in SUBCLASSIFIERS])
+             for s in (0, 1, 2)]
+    assert row["seeds"] == 3 and row["macro_f1_mean"] == pytest.approx(np.mean([m[0] for m in metas]))
+    assert row["accuracy_mean"] == pytest.approx(np.mean([m[1] for m in metas]))
+    assert row["device"] == "NVIDIA H100 80GB HBM3"
+    assert table.loc[("CCT (three networks, consensus)", "single-annotator labels"), "macro F1"] == "pending"
+    sweep = LB.robustness(groups)
+    f = R.run_dir(configs[("01_abaw5_expression", "noise-aware-sym0.4", 0)])
+    assert sweep.loc[0.4, "noise-aware model"] == pytest.approx(final(f, "macro_f1"))
+    assert np.isnan(sweep.loc[0.2, "CCT"])
+
+
+def test_committed_results_agree_with_the_leaderboard():
+    """The same recomputation on the committed results/ (rows without runs are 'pending')."""
+    groups, _ = LB.load_all("full")
+    table = LB.leaderboard(groups)
+    for _, row in table.iterrows():
+        ref = LB.METHODS[row["method"]][2][{v: k for k, v in LB.LABELS.items()}[row["training labels"]]]
+        if ref[0] == "ensemble":
+            continue  # recomputed in the test above from the same kind of files
+        values = [json.loads((r.dir / "metrics.json").read_text())["final"]["macro_f1"] for r in groups.get(ref, [])]
+        assert row["seeds"] == len(values)
+        if values:
+            assert row["macro_f1_mean"] == pytest.approx(np.mean(values))
+        else:
+            assert row["macro F1"] == "pending"
