@@ -61,7 +61,8 @@ def _affwild2_data(config):
 
 
 def spatial_phase(config, labelled, valid, pool, pool_truth, cfg, device, work_dir, progress):
-    """Train the frame network; returns (fit result, the model whose student/only network gives frames)."""
+    """Train the frame network. Returns the fit result; its ``.model`` is the frame network (the student, or
+    the baseline's only network)."""
     lab = DeviceData.from_record(labelled, device)
     seed_everything(config["seed"])
     if config.get("method", "ssl") == "supervised":
