@@ -63,3 +63,29 @@ def choose_other_threshold(probs, labels, other: int, grid=np.round(np.arange(0.
     k = torch.as_tensor(probs).shape[1]
     scores = {float(t): macro_f1(labels[keep], predict_other_below(probs, other, float(t)).numpy()[keep], k) for t in grid}
     return max(scores, key=scores.get), scores
+
+
+RULES = ("priority rules", "majority vote", "probability average")
+
+
+def rule_predictions(probs: list[torch.Tensor], class_names) -> dict[str, torch.Tensor]:
+    """The combined prediction of every rule in RULES from the members' softmax outputs (list of (N, C))."""
+    preds = [p.argmax(1) for p in probs]
+    return {"priority rules": priority_vote(preds, class_names, probs=probs),
+            "majority vote": majority_vote(preds, len(class_names), probs),
+            "probability average": probability_average(probs)}
+
+
+def by_seed(runs_by_member: dict) -> dict[int, list]:
+    """{seed: [that seed's run of every member, in member order]} for the seeds all members have stored.
+    runs_by_member: {member name: [stored runs]} (runs carry config["seed"])."""
+    seeds: dict[int, dict] = {}
+    for member, runs in runs_by_member.items():
+        for r in runs:
+            seeds.setdefault(r.config["seed"], {})[member] = r
+    return {s: [m[k] for k in runs_by_member] for s, m in sorted(seeds.items()) if len(m) == len(runs_by_member)}
+
+
+def member_probs(runs) -> list[torch.Tensor]:
+    """The softmax of each run's stored test logits."""
+    return [torch.softmax(torch.as_tensor(r.predictions()["logits"]).float(), 1) for r in runs]

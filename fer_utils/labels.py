@@ -259,10 +259,8 @@ def vote_distribution(votes) -> np.ndarray:
 def vote_entropy(votes) -> np.ndarray:
     """Entropy (bits) of each image's distribution of emotion votes: 0 = unanimous, 3 = all 8 classes equal.
     votes: (N, 10) FER+ counts; images without an emotion vote get NaN."""
-    emotion = np.asarray(votes)[:, :8].astype(np.float64)
-    total = emotion.sum(axis=1, keepdims=True)
-    p = np.divide(emotion, total, out=np.zeros_like(emotion), where=total > 0)
+    p = vote_distribution(votes)
     with np.errstate(divide="ignore", invalid="ignore"):
         h = -(np.where(p > 0, p * np.log2(p), 0.0)).sum(axis=1)
-    h[total[:, 0] == 0] = np.nan
+    h[np.isnan(p[:, 0])] = np.nan
     return h

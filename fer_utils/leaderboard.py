@@ -10,9 +10,7 @@ import json
 
 import numpy as np
 import pandas as pd
-import torch
-
-from .ensemble import priority_vote
+from . import ensemble as E
 from .experiments import SUBCLASSIFIERS, runs_for
 from .labels import FERPLUS_CLASSES
 from .metrics import accuracy, macro_f1
@@ -76,21 +74,15 @@ def load_all(profile: str, train_own: bool = False):
 
 def ensemble_members(groups, labels: str) -> dict[int, list]:
     """{seed: the five sub-classifier runs of that seed} for a label setting (seeds with all five only)."""
-    out = {}
-    for nb in ("05_abaw5_multitask", "06_leaderboard"):
-        for arch in SUBCLASSIFIERS:
-            for r in groups.get((nb, f"{arch}-{labels}"), []):
-                out.setdefault(r.config["seed"], {})[arch] = r
-    return {s: [m[a] for a in SUBCLASSIFIERS] for s, m in sorted(out.items()) if len(m) == len(SUBCLASSIFIERS)}
+    return E.by_seed({arch: [r for nb in ("05_abaw5_multitask", "06_leaderboard")
+                             for r in groups.get((nb, f"{arch}-{labels}"), [])] for arch in SUBCLASSIFIERS})
 
 
 def ensemble_scores(members: list) -> dict:
     """Macro F1 and accuracy of the meta-classifier over one seed's sub-classifier runs (FER+ Test)."""
-    preds = [r.predictions() for r in members]
-    y = preds[0]["labels"]
+    y = members[0].predictions()["labels"]
     keep = y >= 0
-    probs = [torch.softmax(torch.as_tensor(p["logits"]).float(), 1) for p in preds]
-    pred = priority_vote([p.argmax(1) for p in probs], FERPLUS_CLASSES, probs=probs).numpy()
+    pred = E.rule_predictions(E.member_probs(members), FERPLUS_CLASSES)["priority rules"].numpy()
     return {"macro_f1": macro_f1(y[keep], pred[keep], 8), "accuracy": accuracy(y[keep], pred[keep])}
 
 

@@ -194,9 +194,8 @@ class TeacherStudent(nn.Module):
     def student_step(self, loss: torch.Tensor) -> float:
         """One SGD step (momentum, weight decay, cosine lr over total_steps) of the student on ``loss``;
         returns the lr used."""
-        import math
-        t = min(int(self.student_steps), self.total_steps)
-        lr = self.student_lr * 0.5 * (1 + math.cos(math.pi * t / max(self.total_steps, 1)))
+        from .schedules import cosine_factor
+        lr = self.student_lr * cosine_factor(int(self.student_steps), self.total_steps)
         params = list(self.student.parameters())
         grads = torch.autograd.grad(loss, params, allow_unused=True)
         with torch.no_grad():

@@ -49,6 +49,15 @@ def vote_per_video(labels: torch.Tensor, videos, window: int, probs: torch.Tenso
     return out
 
 
+def vote_clips(logits, window: int) -> np.ndarray:
+    """``sliding_window_vote`` on every clip of per-frame logits (n, T, K), ties by summed probability;
+    window = 1 (or None) returns the per-frame argmax. -> (n, T) labels."""
+    probs = torch.softmax(torch.as_tensor(np.asarray(logits, dtype=np.float32)), -1)
+    if not window or window == 1:
+        return probs.argmax(-1).numpy()
+    return np.stack([sliding_window_vote(p.argmax(-1), window, p).numpy() for p in probs])
+
+
 def window_starts(length: int, window: int, stride: int) -> list[int]:
     """Start frames of windows of ``window`` frames every ``stride`` frames that cover all ``length``
     frames (the last window is moved back to end at the last frame)."""

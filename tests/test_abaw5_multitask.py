@@ -114,3 +114,18 @@ def test_au_temporal_net_can_project_wide_features():
     assert wide(torch.randn(1, 3, 2048))["fused"].shape == (1, 3, 12)
     extra = sum(p.numel() for p in wide.parameters()) - sum(p.numel() for p in narrow.parameters())
     assert extra == 2048 * 64 + 64  # only the projection differs
+
+
+def test_by_seed_keeps_only_seeds_every_member_has_and_rules_combine():
+    from types import SimpleNamespace
+    from fer_utils.ensemble import RULES, by_seed, rule_predictions
+    run = lambda seed: SimpleNamespace(config={"seed": seed})
+    a0, a1, b1 = run(0), run(1), run(1)
+    assert by_seed({"a": [a0, a1], "b": [b1]}) == {1: [a1, b1]}
+    names = ("happiness", "anger", "disgust", "fear", "sadness")
+    probs = [torch.tensor([[0.6, 0.4, 0, 0, 0]]), torch.tensor([[0.7, 0.3, 0, 0, 0]]), torch.tensor([[0.2, 0.8, 0, 0, 0]])]
+    out = rule_predictions(probs, names)
+    assert set(out) == set(RULES)
+    # two votes for happiness, one for anger: anger has priority; the majority and the mean say happiness
+    assert out["priority rules"].tolist() == [1] and out["majority vote"].tolist() == [0]
+    assert out["probability average"].tolist() == [0]

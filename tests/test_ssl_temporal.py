@@ -185,3 +185,10 @@ def test_ssl_temporal_task_runs_on_affwild2_videos(tmp_path):
     assert p["logits"].shape == (24, 8)
     with pytest.raises(ValueError, match="affwild2_root"):
         TASKS["ssl_temporal"]({**cfg, "affwild2_root": None}, tmp_path / "r2", progress=False)
+
+
+def test_vote_clips_votes_each_clip_with_probability_ties():
+    from fer_utils.temporal import vote_clips
+    logits = np.log(np.array([[[.6, .4], [.3, .7], [.2, .8], [.9, .1]]], dtype=np.float32))
+    assert vote_clips(logits, 1).tolist() == [[0, 1, 1, 0]]
+    assert vote_clips(logits, 2).tolist() == [[1, 1, 0, 0]]  # both windows tied: summed probability decides

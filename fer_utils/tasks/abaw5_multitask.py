@@ -107,7 +107,7 @@ def au_temporal(config: dict, work_dir, progress: bool = True) -> dict:
         for epoch in range(a["epochs"]):
             net.train()
             order = torch.as_tensor(tr)[torch.randperm(len(tr), generator=gen)]
-            total = 0.0
+            total = torch.zeros((), device=device)
             for s in range(0, len(order), a["batch_size"]):
                 b = order[s:s + a["batch_size"]].to(device)
                 out = net(x_all[b])
@@ -117,8 +117,8 @@ def au_temporal(config: dict, work_dir, progress: bool = True) -> dict:
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                total += loss.item() * len(b)
-            losses.append(total / len(tr))
+                total += loss.detach() * len(b)
+            losses.append(total.item() / len(tr))
         net.eval()
         with torch.no_grad():
             p = torch.sigmoid(net(x_all[torch.as_tensor(te).to(device)])["fused"]).cpu().numpy()

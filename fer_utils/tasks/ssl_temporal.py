@@ -32,8 +32,9 @@ from . import task
 from .common import data_root_for, final_test_metrics, load_ferplus_splits, outcome, training_split
 
 
-def _ferplus_data(config):
-    """(labelled FaceData, valid, test, unlabelled images, their majority labels (-1 unknown), noise)."""
+def ferplus_ssl_data(config):
+    """The FER+ data of a run: (labelled FaceData (the labelled fraction), valid, test, unlabelled images,
+    their hidden majority labels (-1: none, or a CK+ face), NoiseReport)."""
     train, valid, test = load_ferplus_splits(config)
     no_majority = train.subset(train.labels < 0)
     labelled, kept, noise = training_split(train, config)
@@ -123,17 +124,12 @@ def spatial_phase(config, labelled, valid, pool, pool_truth, cfg, device, work_d
     return result
 
 
-@torch.no_grad()
 def frame_features(model, images: torch.Tensor, batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
-    """(features (N, D), logits (N, K)) of the frozen frame network, eval mode, no augmentation."""
-    from .. import augment as A
-    model.eval()
-    feats, logits = [], []
-    for s in range(0, len(images), batch_size):
-        z, f, _ = model(A.normalize(A.to_float(images[s:s + batch_size])), return_features=True)
-        feats.append(f.float())
-        logits.append(z.float())
-    return torch.cat(feats), torch.cat(logits)
+    """(features (N, D), logits (N, K)) of the frozen frame network, through ``predict`` (eval mode, no
+    augmentation)."""
+    k = model.fc.out_features
+    both = predict(model, images, batch_size, forward=lambda m, x: torch.cat(m(x, return_features=True)[:2], 1))
+    return both[:, k:], both[:, :k]
 
 
 def _clips(config, labelled, valid, test):
@@ -175,7 +171,7 @@ def temporal_phase(config, frame_model, labelled, valid, test, device, progress=
     history, best = [], (-1.0, None, -1)
     for epoch in range(t["epochs"]):
         enc.train()
-        total = 0.0
+        total = torch.zeros((), device=device)
         for _ in range(t["steps_per_epoch"]):
             clip = torch.randint(0, n, (t["batch_size"],), device=device, generator=gen)
             start = torch.randint(0, length - w + 1, (t["batch_size"],), device=device, generator=gen)
@@ -185,10 +181,10 @@ def temporal_phase(config, frame_model, labelled, valid, test, device, progress=
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += loss.item()
+            total += loss.detach()
         zv = clip_logits(enc, x["valid"], w, t.get("stride", 32))
         f1 = clip_scores(y["valid"].cpu().numpy(), zv.cpu().numpy())
-        history.append({"epoch": epoch, "train_loss": total / t["steps_per_epoch"], "valid_clip_macro_f1": f1})
+        history.append({"epoch": epoch, "train_loss": total.item() / t["steps_per_epoch"], "valid_clip_macro_f1": f1})
         if f1 > best[0]:
             best = (f1, {k: v.clone() for k, v in enc.state_dict().items()}, epoch)
     enc.load_state_dict(best[1])
@@ -219,7 +215,7 @@ def ssl_temporal(config: dict, work_dir, progress: bool = True) -> dict:
     if video == "affwild2":
         labelled, valid, test, pool, truth, noise = _affwild2_data(config)
     elif video == "ferplus_clips":
-        labelled, valid, test, pool, truth, noise = _ferplus_data(config)
+        labelled, valid, test, pool, truth, noise = ferplus_ssl_data(config)
     else:
         raise ValueError(f"video={video!r}: expected 'ferplus_clips' or 'affwild2'")
     cfg = TrainConfig(**config["train"], seed=config["seed"])
