@@ -264,3 +264,49 @@ def vote_entropy(votes) -> np.ndarray:
         h = -(np.where(p > 0, p * np.log2(p), 0.0)).sum(axis=1)
     h[np.isnan(p[:, 0])] = np.nan
     return h
+
+
+# --------------------------------------------------------------------------- valence/arousal of categories
+
+# Warriner, Kuperman & Brysbaert (2013), "Norms of valence, arousal, and dominance for 13,915 English
+# lemmas", Behavior Research Methods 45, 1191-1207, doi:10.3758/s13428-012-0314-x: the mean ratings of all
+# raters (columns V.Mean.Sum and A.Mean.Sum of Ratings_Warriner_et_al.csv, scale 1-9, 5 = neutral) for the
+# word that names each FER+ class. Valence: 1 unhappy .. 9 happy; arousal: 1 calm .. 9 excited.
+# These are ratings of the WORDS, not of faces: the book uses them only to derive a clearly labelled
+# valence/arousal stand-in target from the FER+ crowd votes (chapter 5).
+WARRINER_VA = {"neutral": (5.50, 3.45), "happiness": (8.48, 6.50), "surprise": (7.44, 6.57),
+               "sadness": (2.40, 2.81), "anger": (2.50, 5.93), "disgust": (3.32, 5.00),
+               "fear": (2.93, 6.14), "contempt": (3.22, 4.61)}
+
+
+def category_va(class_names=FERPLUS_CLASSES, norms=None) -> np.ndarray:
+    """Each class's (valence, arousal) on the [-1, 1] scale of Aff-Wild2 and AffectNet: the 1-9 word norms
+    (``WARRINER_VA``) mapped linearly, (x - 5) / 4. (C, 2); NaN rows for classes the norms do not name
+    (e.g. ABAW's 'other')."""
+    norms = WARRINER_VA if norms is None else norms
+    table = np.full((len(class_names), 2), np.nan)
+    for i, name in enumerate(class_names):
+        key = canonical(name)
+        if key in norms:
+            table[i] = (np.asarray(norms[key], dtype=np.float64) - 5.0) / 4.0
+    return table
+
+
+def expected_va(probs, class_names=FERPLUS_CLASSES, norms=None) -> np.ndarray:
+    """The valence/arousal a distribution over classes implies: sum_c p_c (v_c, a_c), the probabilities
+    renormalised over the classes the norms name. probs (N, C) -> (N, 2); NaN rows where no named class has
+    any probability."""
+    p = np.asarray(probs, dtype=np.float64)
+    table = category_va(class_names, norms)
+    known = ~np.isnan(table[:, 0])
+    w = p[:, known]
+    total = w.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, (w / total) @ table[known], np.nan)
+
+
+def va_from_votes(votes) -> np.ndarray:
+    """The book's DERIVED valence/arousal stand-in for FER+: each image's crowd vote distribution over the 8
+    emotions through the word norms, ``expected_va(vote_distribution(votes))``. (N, 10) counts -> (N, 2) in
+    [-1, 1]; NaN for images with no emotion vote."""
+    return expected_va(vote_distribution(votes), FERPLUS_CLASSES)

@@ -15,7 +15,7 @@ import torchvision
 from torch import nn
 
 ARCHS = ("resnet18", "resnet50", "resnet152", "mobilenet_v2", "densenet121", "densenet201",
-         "regnet_y_400mf", "regnet_y_800mf")
+         "regnet_y_400mf", "regnet_y_800mf", "efficientnet_b0")
 
 
 def _conv3x3(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
@@ -35,6 +35,9 @@ def build_backbone(arch: str, in_channels: int = 1) -> tuple[nn.Module, int]:
     if arch == "mobilenet_v2":
         net.features[0][0] = _conv3x3(net.features[0][0], in_channels)
         return net.features, net.last_channel
+    if arch == "efficientnet_b0":
+        net.features[0][0] = _conv3x3(net.features[0][0], in_channels)
+        return net.features, net.classifier[1].in_features
     if arch.startswith("densenet"):
         net.features.conv0 = _conv3x3(net.features.conv0, in_channels)
         net.features.pool0 = nn.Identity()
@@ -213,19 +216,22 @@ class VAModel(nn.Module):
     """Paper 004 §2 (Fig. 1; method notes B-004.1-2) on precomputed, concatenated features of several frozen
     backbones (N, D): polarity classifiers for valence and arousal (3 classes: -1, in between, +1; trained
     first with CE, Eq. 1, then frozen), a valence head MLP -> tanh, and an arousal head whose input is the
-    arousal features concatenated with the valence head's hidden features (detached) -> tanh.
+    arousal features concatenated with the valence head's hidden features (detached) -> tanh
+    (``feed_valence=False``: the arousal head sees the features only).
     forward -> {"valence", "arousal"} (N,) regressions and {"pol_valence", "pol_arousal"} (N, 3) logits."""
 
-    def __init__(self, in_dim: int, hidden: int = 256, dropout: float = 0.1):
+    def __init__(self, in_dim: int, hidden: int = 256, dropout: float = 0.1, feed_valence: bool = True):
         super().__init__()
+        self.feed_valence = feed_valence  # False: the ablation without the valence -> arousal link
         self.pol_valence, self.pol_arousal = nn.Linear(in_dim, 3), nn.Linear(in_dim, 3)
         self.valence_hidden = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout))
-        self.arousal_hidden = nn.Sequential(nn.Linear(in_dim + hidden, hidden), nn.ReLU(), nn.Dropout(dropout))
+        self.arousal_hidden = nn.Sequential(nn.Linear(in_dim + hidden * feed_valence, hidden), nn.ReLU(),
+                                            nn.Dropout(dropout))
         self.valence_out, self.arousal_out = nn.Linear(hidden, 1), nn.Linear(hidden, 1)
 
     def forward(self, features: torch.Tensor) -> dict:
         hv = self.valence_hidden(features)
-        ha = self.arousal_hidden(torch.cat([features, hv.detach()], 1))
+        ha = self.arousal_hidden(torch.cat([features, hv.detach()], 1) if self.feed_valence else features)
         return {"valence": torch.tanh(self.valence_out(hv)).squeeze(1),
                 "arousal": torch.tanh(self.arousal_out(ha)).squeeze(1),
                 "pol_valence": self.pol_valence(features), "pol_arousal": self.pol_arousal(features)}

@@ -205,3 +205,25 @@ def grouped_bars(table, title: str, ylabel: str, figsize=(9, 3.2)):
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def va_plane(panels: dict[str, tuple[np.ndarray, np.ndarray]], anchors: np.ndarray, class_names,
+             max_points: int = 3000, seed: int = 0):
+    """Valence (x) / arousal (y) planes side by side. panels: {title: (points (N, 2), colour class (N,))};
+    ``anchors`` (C, 2): each class's own position, drawn as labelled stars on every panel."""
+    rng = np.random.default_rng(seed)
+    colours = sns.color_palette("tab10", len(class_names))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.2), squeeze=False)
+    for ax, (title, (points, cls)) in zip(axes[0], panels.items()):
+        pick = rng.choice(len(points), size=min(max_points, len(points)), replace=False)
+        ax.scatter(points[pick, 0], points[pick, 1], s=4, alpha=0.35,
+                   c=[colours[c] if c >= 0 else (0.6, 0.6, 0.6) for c in cls[pick]])
+        for c, name in enumerate(class_names):
+            if not np.isnan(anchors[c]).any():
+                ax.scatter(*anchors[c], marker="*", s=160, color=colours[c], edgecolor="black", zorder=3)
+                ax.annotate(name, anchors[c], xytext=(4, 4), textcoords="offset points", fontsize=8)
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.axvline(0, color="grey", lw=0.5)
+        ax.set(xlim=(-1, 1), ylim=(-1, 1), xlabel="valence", ylabel="arousal", title=title)
+    fig.tight_layout()
+    return fig

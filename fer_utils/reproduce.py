@@ -17,6 +17,10 @@ from .experiments import PROFILES, runs_for
 from .runs import aggregate, default_results_dir, run_dir, run_or_load
 
 
+SCORES = (("macro_f1", "macro F1"), ("accuracy", "acc"), ("mean_au_f1", "mean AU F1"),
+          ("ccc_valence", "CCC valence"), ("ccc_arousal", "CCC arousal"))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebooks", nargs="+", help="notebook paths or names, e.g. notebooks/00_data.ipynb")
@@ -41,9 +45,7 @@ def main(argv=None) -> int:
             t = time.time()
             run = run_or_load(config, out, progress=not args.quiet)
             runs.append(run)
-            scores = "  ".join(f"{label} {run.final[key]:.4f}" for key, label in
-                               (("macro_f1", "macro F1"), ("accuracy", "acc"), ("mean_au_f1", "mean AU F1"))
-                               if key in run.final)
+            scores = "  ".join(f"{label} {run.final[key]:.4f}" for key, label in SCORES if key in run.final)
             print(f"      {scores}  ({time.time() - t:.0f} s, {run.provenance['device']})", flush=True)
         if runs:
             table = aggregate(runs)

@@ -138,3 +138,8 @@ def test_abaw5_multitask_chapter_runs_tables_2_and_3():
     au = {c["arch"]: c for c in full if c["task"] == "au_temporal"}
     assert sorted(au) == sorted(AU_BACKBONES) and au["resnet50"]["au_width"] == 512 and au["regnet_y_800mf"]["au_width"] is None
     assert all(c["alpha"] == 0.75 and c["gamma"] == 2.0 and c["folds"] == 10 for c in au.values())
+    from fer_utils.experiments import VA_BACKBONES
+    va = [c for c in full if c["task"] == "va_fusion"]
+    assert {c["seed"] for c in va} == {0, 1, 2} and all(c["archs"] == list(VA_BACKBONES) for c in va)
+    assert all(c["heads"]["lr"] == 1e-4 and c["heads"]["batch_size"] >= 256 and c["va_source"] == "ferplus_votes"
+               for c in va)

@@ -7,18 +7,26 @@
 * ``au_temporal`` — action units (§4) on CK+48 with its FACS table, the 12 ABAW AUs: a backbone trained on
   FER+ expressions gives frozen frame features; the three-pipeline temporal model (method notes A11) runs
   over each CK+ sequence's frames with the sigmoid focal loss, in 10 subject-independent folds.
+* ``va_fusion`` — valence/arousal (§2): three backbones trained on expressions give frozen features, which
+  are concatenated; polarity classifiers (Eq. 1) first, then the valence and arousal heads with the CCC loss
+  (Eq. 2), the valence head's hidden features fed to the arousal head. Targets: the DERIVED FER+ stand-in
+  (``labels.va_from_votes``), or real AffectNet / Aff-Wild2 valence-arousal for a reader who has the data.
 """
 from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data import load_ckplus
-from ..labels import ABAW_AUS, FERPLUS_CLASSES, subject_kfold
-from ..losses import ce_dice_loss, sigmoid_focal_loss, supervised_ce
-from ..metrics import au_f1
-from ..models import build_model
+from ..data import DataError, load_abaw, load_affectnet, load_ckplus
+from ..labels import ABAW_AUS, FERPLUS_CLASSES, expected_va, stratified_holdout, subject_kfold, va_from_votes
+from ..losses import ccc_loss, ce_dice_loss, polarity_labels, sigmoid_focal_loss, supervised_ce
+from ..metrics import au_f1, ccc, macro_f1
+from ..models import VAModel, build_model, va_predict
 from ..temporal import AUTemporalNet
 from ..train import DeviceData, TrainConfig, fit, predict, seed_everything
 from . import task
@@ -137,3 +145,206 @@ def au_temporal(config: dict, work_dir, progress: bool = True) -> dict:
     return {"final": final, "history": result.history, "best_epoch": result.best_epoch, "predictions": predictions,
             "train_seconds": result.train_seconds, "images_per_s": result.images_per_s, "fold_history": fold_history,
             "data": {"source": ck.source, "n_train": len(train), "n_ckplus": len(ck)}}
+
+
+# --------------------------------------------------------------------------- valence/arousal (§2)
+
+VA_DIMS = ("valence", "arousal")
+
+
+def _with_va(d, va):
+    return dataclasses.replace(d, va=np.asarray(va, dtype=np.float32))
+
+
+def va_data(config: dict):
+    """The data of a VA run, by config ``va_source``:
+
+    * "ferplus_votes" (the stand-in): FER+ Train / Valid / Test with targets DERIVED from each image's crowd
+      votes (``va_from_votes``); the backbones learn FER+ majority labels.
+    * "affectnet": AffectNet's manual annotations (``affectnet_root``); 10% of its training list (stratified by
+      expression) is the validation split, its validation list is the test split (AffectNet has no public test).
+    * "affwild2": Aff-Wild2 VA frames (``affwild2_root``); 10% of the training videos are held out for
+      validation, the validation set is the test split (the paper's protocol); the backbones learn the EXPR
+      labels of the frames of the remaining training videos.
+
+    Returns (train, valid, test) FaceData with ``.va`` (N, 2), the backbones' (train, valid) expression data,
+    and counts of the samples without a valid VA target (left out of training and scoring)."""
+    source = config.get("va_source", "ferplus_votes")
+    seed = config.get("split_seed", 0)
+    if source == "ferplus_votes":
+        train, valid, test = (_with_va(d, va_from_votes(d.votes)) for d in load_ferplus_splits(config))
+        pre = (train.subset(train.labels >= 0), valid.subset(valid.labels >= 0))
+    elif source == "affectnet":
+        root = config.get("affectnet_root")
+        if not root:
+            raise ValueError("va_source='affectnet' needs config affectnet_root: the folder holding "
+                             "Manually_Annotated_file_lists/ and Manually_Annotated_Images/")
+        full, test = load_affectnet("train", root), load_affectnet("valid", root)
+        keep, hold = stratified_holdout(full.labels, 0.1, seed)
+        train, valid = full.subset(keep), full.subset(hold)
+        pre = (train, valid)
+    elif source == "affwild2":
+        root = config.get("affwild2_root")
+        if not root:
+            raise ValueError("va_source='affwild2' needs config affwild2_root: the folder holding the ABAW "
+                             "annotations and cropped_aligned/")
+        full, test = load_abaw("VA", "train", root), load_abaw("VA", "valid", root)
+        videos = np.unique(full.videos)
+        rng = np.random.default_rng(seed)
+        held = set(rng.choice(videos, max(1, round(0.1 * len(videos))), replace=False)) if len(videos) > 1 else set()
+        in_valid = np.array([v in held for v in full.videos], dtype=bool)
+        train, valid = full.subset(~in_valid), full.subset(in_valid)
+        expr = load_abaw("EXPR", "train", root)
+        expr = expr.subset(expr.labels >= 0)
+        expr_valid = np.array([v in held for v in expr.videos], dtype=bool)
+        pre = (expr.subset(~expr_valid), expr.subset(expr_valid))
+    else:
+        raise ValueError(f"va_source={source!r}: expected 'ferplus_votes', 'affectnet' or 'affwild2'")
+    if len(valid) == 0:
+        raise DataError(f"va_source={source!r}: the validation split is empty (need at least two videos / images)")
+    excluded = {name: int(np.isnan(d.va).any(1).sum()) for name, d in (("train", train), ("valid", valid), ("test", test))}
+    return train, valid, test, pre, excluded
+
+
+def _standardise(train: torch.Tensor, *others: torch.Tensor):
+    """z-score every feature with the training statistics (backbones' features differ in scale)."""
+    mu, sd = train.mean(0), train.std(0).clamp_min(1e-6)
+    return [(x - mu) / sd for x in (train, *others)]
+
+
+def _fit_polarity(model: VAModel, x: torch.Tensor, pol: torch.Tensor, spec: dict, gen: torch.Generator) -> dict:
+    """Eq. 1: the polarity classifiers, trained before the regressors and then frozen. A dimension whose
+    training targets hold no extreme (-1 or +1) gets a classifier that always says 'in between'."""
+    counts = {dim: int((pol[:, d] != 1).sum()) for d, dim in enumerate(VA_DIMS)}
+    heads = {dim: getattr(model, f"pol_{dim}") for dim in VA_DIMS}
+    trained = [d for d, dim in enumerate(VA_DIMS) if counts[dim] > 0]
+    if trained:
+        opt = torch.optim.Adam([p for d in trained for p in heads[VA_DIMS[d]].parameters()], lr=spec.get("lr", 1e-4))
+        for _ in range(spec.get("polarity_epochs", spec["epochs"])):
+            order = torch.randperm(len(x), generator=gen).to(x.device)
+            for s in range(0, len(order), spec["batch_size"]):
+                b = order[s:s + spec["batch_size"]]
+                out = model(x[b])
+                loss = sum(F.cross_entropy(out[f"pol_{VA_DIMS[d]}"], pol[b, d]) for d in trained)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+    with torch.no_grad():
+        for dim in VA_DIMS:
+            if counts[dim] == 0:
+                heads[dim].weight.zero_()
+                heads[dim].bias.copy_(torch.tensor([0.0, 1.0, 0.0]))
+    for head in heads.values():
+        head.requires_grad_(False)
+    return counts
+
+
+def va_scores(pred, target) -> dict:
+    """CCC per dimension and their mean (the ABAW VA score), NaN targets left out. pred, target (N, 2)."""
+    out = {f"ccc_{dim}": ccc(np.asarray(pred)[:, d], np.asarray(target)[:, d]) for d, dim in enumerate(VA_DIMS)}
+    out["ccc_mean"] = (out["ccc_valence"] + out["ccc_arousal"]) / 2
+    return out
+
+
+def train_va_heads(x_train, y_train, x_valid, y_valid, spec: dict, seed: int, feed_valence: bool = True):
+    """Paper 004 §2.3 on precomputed features: polarity classifiers (Eq. 1), then the valence and arousal
+    regressors with the CCC loss (Eq. 2, per dimension over the batch) on the samples whose target is not an
+    extreme, Adam; the epoch with the best validation mean CCC is kept. x (N, D) float, y (N, 2) in [-1, 1].
+    Returns (model in eval mode, history, polarity extreme counts)."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = VAModel(x_train.shape[1], spec.get("hidden", 256), spec.get("dropout", 0.1), feed_valence).to(x_train.device)
+    pol = torch.stack([polarity_labels(y_train[:, d]) for d in range(2)], 1).to(x_train.device)
+    counts = _fit_polarity(model, x_train, pol, spec, gen)
+    regress = pol == 1                                                        # (N, 2) the regressors' samples
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=spec.get("lr", 1e-4))
+    best, best_state, history = -np.inf, None, []
+    for epoch in range(spec["epochs"]):
+        model.train()
+        order = torch.randperm(len(x_train), generator=gen).to(x_train.device)
+        total, steps = torch.zeros((), device=x_train.device), 0
+        for s in range(0, len(order), spec["batch_size"]):
+            b = order[s:s + spec["batch_size"]]
+            out = model(x_train[b])
+            terms = [ccc_loss(out[dim][regress[b, d]], y_train[b, d][regress[b, d]])
+                     for d, dim in enumerate(VA_DIMS) if regress[b, d].sum() > 1]
+            if not terms:
+                continue
+            loss = sum(terms)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.detach()
+            steps += 1
+        model.eval()
+        with torch.no_grad():
+            scores = va_scores(va_predict(model(x_valid)).cpu().numpy(), y_valid.cpu().numpy())
+        history.append({"epoch": epoch, "loss": total.item() / max(steps, 1),
+                        **{f"valid_{k}": v for k, v in scores.items()}})
+        if scores["ccc_mean"] > best:
+            best, best_state = scores["ccc_mean"], copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    model.eval()
+    return model, history, counts
+
+
+@task("va_fusion")
+def va_fusion(config: dict, work_dir, progress: bool = True) -> dict:
+    """Paper 004 §2. config: archs (the fused backbones, the first also alone as the single-backbone row),
+    pretrain (their expression training), heads {epochs, batch_size, lr, hidden, dropout, polarity_epochs},
+    va_source (see ``va_data``). Trains the backbones once and three head variants on their frozen features:
+    the paper's fusion, the fusion without the valence -> arousal link, and the first backbone alone; also
+    scores the expression probabilities mapped through the category norms (no VA training at all)."""
+    train, valid, test, (pre_train, pre_valid), excluded = va_data(config)
+    cfg = TrainConfig(**config["pretrain"], seed=config["seed"])
+    device = cfg.resolved_device()
+    classes = pre_train.class_names
+    feats, test_probs, backbones, fits = {}, [], {}, []
+    for k, arch in enumerate(config["archs"]):
+        seed_everything(config["seed"] * 10 + k)
+        model = build_model(arch, len(classes))
+        result = fit(model, DeviceData.from_record(pre_train, device),
+                     DeviceData.from_record(pre_valid, device) if len(pre_valid) else None, supervised_ce, cfg,
+                     num_classes=len(classes), ckpt_dir=Path(work_dir) / arch, progress=progress)
+        parts = [frame_features(result.model, torch.as_tensor(d.images).to(device)) for d in (train, valid, test)]
+        feats[arch] = [f.float() for f, _ in parts]
+        test_logits = parts[2][1]
+        test_probs.append(torch.softmax(test_logits, 1).cpu().numpy())
+        backbones[arch] = {"valid_macro_f1": result.best_score, "best_epoch": result.best_epoch,
+                           "feature_dim": int(feats[arch][0].shape[1])}
+        if test.labels is not None and (test.labels >= 0).any():
+            keep = test.labels >= 0
+            backbones[arch]["test_macro_f1"] = macro_f1(test.labels[keep], test_logits.argmax(1).cpu().numpy()[keep],
+                                                        len(classes))
+        fits.append((result.train_seconds, result.images_per_s))
+        del model, result
+    ok = {name: ~np.isnan(d.va).any(1) for name, d in (("train", train), ("valid", valid), ("test", test))}
+    y = {name: torch.as_tensor(d.va[ok[name]]).to(device) for name, d in (("train", train), ("valid", valid), ("test", test))}
+    variants = {"fusion": (config["archs"], True), "fusion_no_feed": (config["archs"], False),
+                f"single_{config['archs'][0]}": (config["archs"][:1], True)}
+    spec = config["heads"]
+    out_variants, predictions, histories, counts = {}, {}, {}, None
+    for name, (archs, feed) in variants.items():
+        x = [torch.cat([feats[a][i] for a in archs], 1)[torch.as_tensor(ok[s]).to(device)]
+             for i, s in enumerate(("train", "valid", "test"))]
+        x_tr, x_va, x_te = _standardise(*x)
+        heads, history, counts = train_va_heads(x_tr, y["train"], x_va, y["valid"], spec, config["seed"], feed)
+        with torch.no_grad():
+            pred = va_predict(heads(x_te)).cpu().numpy()
+        best = max(history, key=lambda h: h["valid_ccc_mean"])
+        out_variants[name] = {**va_scores(pred, y["test"].cpu().numpy()), "valid_ccc_mean": best["valid_ccc_mean"],
+                              "best_epoch": best["epoch"], "feature_dim": int(x_tr.shape[1])}
+        predictions[f"va_{name}"] = pred.astype(np.float16)
+        histories[name] = history
+    via = expected_va(np.mean(test_probs, 0), classes)[ok["test"]]
+    final = {**{k: out_variants["fusion"][k] for k in ("ccc_valence", "ccc_arousal", "ccc_mean")},
+             "variants": out_variants, "via_expression": va_scores(via, y["test"].cpu().numpy()),
+             "backbones": backbones, "n_extreme_train": counts, "n_excluded": excluded,
+             "derived_targets": config.get("va_source", "ferplus_votes") == "ferplus_votes"}
+    predictions.update({"va_target": test.va[ok["test"]].astype(np.float16), "va_via_expression": via.astype(np.float16),
+                        "names": test.names[ok["test"]]})
+    return {"final": final, "history": histories["fusion"], "va_history": histories, "predictions": predictions,
+            "best_epoch": out_variants["fusion"]["best_epoch"],
+            "train_seconds": sum(t for t, _ in fits), "images_per_s": float(np.mean([r for _, r in fits])),
+            "data": {"source": train.source, "n_train": int(ok["train"].sum()), "n_valid": int(ok["valid"].sum()),
+                     "n_test": int(ok["test"].sum()), "n_pretrain": len(pre_train)}}
