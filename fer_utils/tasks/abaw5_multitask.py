@@ -257,6 +257,15 @@ def train_va_heads(x_train, y_train, x_valid, y_valid, spec: dict, seed: int, fe
     pol = torch.stack([polarity_labels(y_train[:, d]) for d in range(2)], 1).to(x_train.device)
     counts = _fit_polarity(model, x_train, pol, spec, gen)
     regress = pol == 1                                                        # (N, 2) the regressors' samples
+
+    def dim_loss(out, b, d):
+        # CCC of one dimension over the batch's non-extreme samples; a dimension with no extreme in training
+        # needs no mask (and no host sync for the masked size)
+        if counts[VA_DIMS[d]] == 0:
+            return ccc_loss(out[VA_DIMS[d]], y_train[b, d])
+        m = regress[b, d]
+        return ccc_loss(out[VA_DIMS[d]][m], y_train[b, d][m]) if m.sum() > 1 else None
+
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=spec.get("lr", 1e-4))
     best, best_state, history = -np.inf, None, []
     for epoch in range(spec["epochs"]):
@@ -265,9 +274,10 @@ def train_va_heads(x_train, y_train, x_valid, y_valid, spec: dict, seed: int, fe
         total, steps = torch.zeros((), device=x_train.device), 0
         for s in range(0, len(order), spec["batch_size"]):
             b = order[s:s + spec["batch_size"]]
+            if len(b) < 2:
+                continue
             out = model(x_train[b])
-            terms = [ccc_loss(out[dim][regress[b, d]], y_train[b, d][regress[b, d]])
-                     for d, dim in enumerate(VA_DIMS) if regress[b, d].sum() > 1]
+            terms = [t for t in (dim_loss(out, b, d) for d in range(2)) if t is not None]
             if not terms:
                 continue
             loss = sum(terms)
@@ -299,25 +309,27 @@ def va_fusion(config: dict, work_dir, progress: bool = True) -> dict:
     cfg = TrainConfig(**config["pretrain"], seed=config["seed"])
     device = cfg.resolved_device()
     classes = pre_train.class_names
+    pre = (DeviceData.from_record(pre_train, device), DeviceData.from_record(pre_valid, device) if len(pre_valid) else None)
+    images = [torch.as_tensor(d.images).to(device) for d in (train, valid, test)]   # on the device once
+    keep = test.labels >= 0
     feats, test_probs, backbones, fits = {}, [], {}, []
     for k, arch in enumerate(config["archs"]):
         seed_everything(config["seed"] * 10 + k)
         model = build_model(arch, len(classes))
-        result = fit(model, DeviceData.from_record(pre_train, device),
-                     DeviceData.from_record(pre_valid, device) if len(pre_valid) else None, supervised_ce, cfg,
-                     num_classes=len(classes), ckpt_dir=Path(work_dir) / arch, progress=progress)
-        parts = [frame_features(result.model, torch.as_tensor(d.images).to(device)) for d in (train, valid, test)]
+        result = fit(model, *pre, supervised_ce, cfg, num_classes=len(classes), ckpt_dir=Path(work_dir) / arch,
+                     progress=progress)
+        parts = [frame_features(result.model, x) for x in images]
         feats[arch] = [f.float() for f, _ in parts]
         test_logits = parts[2][1]
         test_probs.append(torch.softmax(test_logits, 1).cpu().numpy())
         backbones[arch] = {"valid_macro_f1": result.best_score, "best_epoch": result.best_epoch,
                            "feature_dim": int(feats[arch][0].shape[1])}
-        if test.labels is not None and (test.labels >= 0).any():
-            keep = test.labels >= 0
+        if keep.any():
             backbones[arch]["test_macro_f1"] = macro_f1(test.labels[keep], test_logits.argmax(1).cpu().numpy()[keep],
                                                         len(classes))
         fits.append((result.train_seconds, result.images_per_s))
         del model, result
+    del images, pre
     ok = {name: ~np.isnan(d.va).any(1) for name, d in (("train", train), ("valid", valid), ("test", test))}
     y = {name: torch.as_tensor(d.va[ok[name]]).to(device) for name, d in (("train", train), ("valid", valid), ("test", test))}
     variants = {"fusion": (config["archs"], True), "fusion_no_feed": (config["archs"], False),
