@@ -1,8 +1,20 @@
 """Which runs each notebook needs, per profile. ``python -m fer_utils.reproduce`` and the notebooks read
-the same lists, so the GPU job trains exactly what the notebook renders."""
+the same lists, so a training job trains exactly what the notebook renders.
+
+Profiles:
+
+* ``smoke`` — the bundled sample, a few steps (CI); never stored under results/.
+* ``cpu``   — **the book's reference results**: the real FER+ / CK+ data, the compact backbone
+  ``CPU_ARCH`` (a ResNet-18 of width 16 with a stride-2 stem, chosen from ``benchmarks/backbone_sweep.py``),
+  budgets sized so that a chapter trains in at most 2 hours on a 2-core CPU (``--dry-run`` prints the
+  estimate per run). Stored under results/ and committed.
+* ``gpu``   — the paper-scale recipes (full-width ResNet-18 and the papers' other backbones) for readers
+  with a GPU; stored under results/ beside the cpu runs, labelled by profile.
+"""
 from __future__ import annotations
 
-PROFILES = ("smoke", "full")
+PROFILES = ("smoke", "cpu", "gpu")
+CPU_ARCH = "resnet18_w16_s2"   # 0.70 M parameters; about 1,300 training images/s on 2 cores in bf16
 
 
 def _check(profile: str) -> None:
@@ -10,23 +22,41 @@ def _check(profile: str) -> None:
         raise ValueError(f"profile={profile!r}: expected one of {', '.join(PROFILES)}")
 
 
+def backbone(profile: str, gpu_arch: str = "resnet18") -> str:
+    """The backbone of a profile: the compact CPU_ARCH on the cpu and smoke profiles (so that CI exercises
+    the cpu code path), ``gpu_arch`` (the paper-scale network) on the gpu profile."""
+    _check(profile)
+    return gpu_arch if profile == "gpu" else CPU_ARCH
+
+
+# The cpu supervised recipe, chosen on FER+ Valid by benchmarks/time_to_accuracy.py (see chapter 0).
+CPU_SUPERVISED = {"epochs": 12, "batch_size": 128, "optimizer": "sgd", "lr": 0.1, "momentum": 0.9,
+                  "weight_decay": 5e-4, "schedule": "onecycle", "flip_tta": True}
+CPU_LABEL_SMOOTHING = 0.1
+
+
 def supervised_baseline(profile: str) -> dict:
-    """The book's common supervised recipe (paper 000's fully supervised model): ResNet-18 (48x48), dropout
-    0.5, Adam lr 5e-4, weight decay 1e-4, weak view (flip + random crop)."""
+    """The book's common supervised recipe (paper 000's fully supervised model), dropout 0.5, weak view
+    (flip + random crop). gpu: ResNet-18 (48x48), Adam lr 5e-4, weight decay 1e-4, cosine over 30 epochs.
+    cpu: the compact backbone with the recipe the time-to-accuracy measurement kept (CPU_SUPERVISED)."""
     _check(profile)
     if profile == "smoke":
         train = {"epochs": 2, "batch_size": 32, "steps_per_epoch": 3, "lr": 5e-4, "weight_decay": 1e-4}
-        return {"profile": profile, "data": "sample", "train": train, "seeds": [0]}
+        return {"profile": profile, "data": "sample", "train": train, "seeds": [0], "label_smoothing": 0.0}
+    if profile == "cpu":
+        return {"profile": profile, "data": "full", "train": dict(CPU_SUPERVISED), "seeds": [0, 1, 2],
+                "label_smoothing": CPU_LABEL_SMOOTHING}
     train = {"epochs": 30, "batch_size": 256, "lr": 5e-4, "weight_decay": 1e-4, "compile": True}
-    return {"profile": profile, "data": "full", "train": train, "seeds": [0, 1, 2]}
+    return {"profile": profile, "data": "full", "train": train, "seeds": [0, 1, 2], "label_smoothing": 0.0}
 
 
 def data_chapter(profile: str) -> list[dict]:
     """00_data: the supervised baseline trained on clean (majority) and on single-annotator labels."""
     base = supervised_baseline(profile)
+    arch = backbone(profile)
     return [{"task": "supervised", "notebook": "00_data", "name": f"resnet18-{labels}", "profile": profile,
-             "data": base["data"], "labels": labels, "label_seed": 0, "arch": "resnet18", "dropout": 0.5,
-             "seed": seed, "train": base["train"]}
+             "data": base["data"], "labels": labels, "label_seed": 0, "arch": arch, "dropout": 0.5,
+             "label_smoothing": base["label_smoothing"], "seed": seed, "train": base["train"]}
             for labels in ("majority", "single_annotator") for seed in base["seeds"]]
 
 
@@ -38,6 +68,10 @@ def cct_recipe(profile: str) -> dict:
     if profile == "smoke":
         return {"data": "sample", "seeds": [0], "train": {**common, "epochs": 2, "batch_size": 8, "steps_per_epoch": 1},
                 "pretrain": {"epochs": 1, "batch_size": 8, "steps_per_epoch": 1, "lr": 1e-3}}
+    if profile == "cpu":  # 4 epochs of 3 compact networks: about 4 CPU minutes a CCT run
+        return {"data": "full", "seeds": [0, 1, 2], "majority_seeds": [0],
+                "train": {**common, "epochs": 4, "batch_size": 128},
+                "pretrain": {"epochs": 20, "batch_size": 64, "lr": 1e-3}}
     return {"data": "full", "seeds": [0, 1, 2], "train": {**common, "epochs": 20, "batch_size": 256, "compile": True},
             "pretrain": {"epochs": 30, "batch_size": 128, "lr": 1e-3, "compile": True}}
 
@@ -52,7 +86,7 @@ def cct_chapter(profile: str) -> list[dict]:
     smoke = profile == "smoke"
 
     def cfg(name, seed, **over):
-        base = {"task": "cct", "notebook": "02_cct", "profile": profile, "data": r["data"], "arch": "resnet18",
+        base = {"task": "cct", "notebook": "02_cct", "profile": profile, "data": r["data"], "arch": backbone(profile),
                 "dropout": 0.0, "labels": "single_annotator", "label_seed": 0, "networks": 3, "beta": 4.0,
                 "lambda_max": 0.9, "ramp_fraction": 0.9, "clamp": False, "consistency": True, "init": "scratch",
                 "classifier_lr": 1e-2, "train": dict(r["train"]), "pretrain": r["pretrain"], "seed": seed}
@@ -62,7 +96,7 @@ def cct_chapter(profile: str) -> list[dict]:
 
     runs = []
     for labels in (("single_annotator",) if smoke else ("single_annotator", "majority")):  # Table 1
-        for seed in r["seeds"]:
+        for seed in (r.get("majority_seeds", r["seeds"]) if labels == "majority" else r["seeds"]):
             runs.append(cfg(f"baseline-{labels}", seed, labels=labels, networks=1))
             runs.append(cfg(f"cct-{labels}", seed, labels=labels, save_train_predictions=seed == 0))
     for seed in r["seeds"][:1]:
@@ -71,8 +105,10 @@ def cct_chapter(profile: str) -> list[dict]:
         runs.append(cfg("cct-ckplus-init", seed, init="ckplus"))           # Table 4
         runs.append(cfg("cct-oversampling", seed, train={**r["train"], "sampler": "balanced"}))  # Table 5
         runs.append(cfg("cct-ce-only", seed, consistency=False))           # Table 6
-        for beta in ((0.65,) if smoke else CCT_BETAS):                     # Table 7, both readings of Eq. 4
-            for clamp in ((True,) if smoke else (False, True)):
+        # Table 7; the gpu profile runs both readings of Eq. 4, the cpu profile the unclamped one only (the
+        # clamped reading differs from it only in the last epoch, by at most 1.5% of lambda: chapter 2)
+        for beta in ((0.65,) if smoke else CCT_BETAS):
+            for clamp in ((True,) if smoke else (False, True) if profile == "gpu" else (False,)):
                 if beta == 4.0 and not clamp:
                     continue  # the main CCT run
                 runs.append(cfg(f"cct-beta{beta}{'-clamp' if clamp else ''}", seed, beta=beta, clamp=clamp))
@@ -91,6 +127,13 @@ def abaw5_recipes(profile: str) -> dict:
         tiny = {"epochs": 2, "batch_size": 8, "steps_per_epoch": 1, "lr": 5e-4, "weight_decay": 1e-4}
         return {"data": "sample", "seeds": [0], "frozen": tiny, "pretrain": {**tiny, "epochs": 1},
                 "mutexmatch": {**tiny, "mu": 2}, "noise_aware": {**tiny, "lr": 1e-4}}
+    if profile == "cpu":
+        return {"data": "full", "seeds": [0, 1, 2],
+                "frozen": {"epochs": 6, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4},
+                "pretrain": {"epochs": 30, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4},
+                "mutexmatch": {"epochs": 8, "batch_size": 64, "mu": 3, "steps_per_epoch": 100, "lr": 5e-4,
+                               "weight_decay": 1e-4},
+                "noise_aware": {"epochs": 6, "batch_size": 128, "lr": 1e-4, "weight_decay": 1e-4}}
     return {"data": "full", "seeds": [0, 1, 2],
             "frozen": {"epochs": 20, "batch_size": 256, "lr": 1e-3, "weight_decay": 1e-4, "compile": True},
             "pretrain": {"epochs": 40, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4, "compile": True},
@@ -109,7 +152,7 @@ def abaw5_expression_chapter(profile: str) -> list[dict]:
 
     def cfg(task, name, seed, labels, train, **over):
         base = {"task": task, "notebook": "01_abaw5_expression", "name": name, "profile": profile,
-                "data": r["data"], "arch": "resnet18", "labels": labels, "label_seed": 0, "seed": seed,
+                "data": r["data"], "arch": backbone(profile), "labels": labels, "label_seed": 0, "seed": seed,
                 "train": dict(train)}
         base.update(over)
         return base
@@ -154,6 +197,10 @@ def self_training_recipes(profile: str) -> dict:
                 "schedule": "none"}
         return {"data": "sample", "seeds": [0], "folds": [0], "ferplus": tiny, "ckplus": tiny,
                 "method": {**method, "tau": 0.2, "replace": 0.1, "window": 1}, "init_epochs": 1}
+    if profile == "cpu":  # a third of the gpu epochs: about 3 CPU minutes a FER+ run, seconds a CK+ fold
+        return {"data": "full", "seeds": [0, 1, 2], "folds": list(range(10)), "method": method, "init_epochs": 5,
+                "ferplus": {"epochs": 10, "batch_size": 128, "lr": 5e-4, "weight_decay": 1e-4, "schedule": "none"},
+                "ckplus": {"epochs": 30, "batch_size": 32, "lr": 5e-4, "weight_decay": 1e-4, "schedule": "none"}}
     return {"data": "full", "seeds": [0, 1, 2], "folds": list(range(10)), "method": method, "init_epochs": 15,
             "ferplus": {"epochs": 30, "batch_size": 128, "lr": 5e-4, "weight_decay": 1e-4, "schedule": "none",
                         "compile": True},
@@ -175,7 +222,7 @@ def self_training_chapter(profile: str) -> list[dict]:
     def cfg(name, seed, st_sw, dataset="ferplus", **over):
         st, sw = ST_SW[st_sw]
         base = {"task": "self_training", "notebook": "04_self_training", "name": name, "profile": profile,
-                "data": r["data"], "dataset": dataset, "arch": "resnet18", "dropout": 0.5, "seed": seed,
+                "data": r["data"], "dataset": dataset, "arch": backbone(profile), "dropout": 0.5, "seed": seed,
                 "st": st, "sw": sw, **r["method"], "init_epochs": r["init_epochs"], "cross_eval": True,
                 "train": dict(r[dataset])}
         if dataset == "ferplus":
@@ -220,6 +267,13 @@ def ssl_temporal_recipe(profile: str) -> dict:
                 "clips": {"n_train": 4, "n_valid": 3, "n_test": 3, "length": 48, "mean_segment": 12},
                 "temporal": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 4, "window": 16, "stride": 8,
                              "lr": 1e-4}}
+    if profile == "cpu":  # 6 epochs of 50 steps; the clips and the temporal phase as on the gpu
+        return {"data": "full", "seeds": [0, 1, 2], "labelled_fraction": 0.1,
+                "train": {"epochs": 6, "batch_size": 64, "steps_per_epoch": 50, "mu": 3, "sampler": "balanced",
+                          "optimizer": "sgd", "lr": 1e-2, "weight_decay": 5e-4},
+                "clips": {"n_train": 200, "n_valid": 50, "n_test": 100, "length": 256, "mean_segment": 60},
+                "temporal": {"epochs": 10, "steps_per_epoch": 50, "batch_size": 32, "window": 64, "stride": 32,
+                             "lr": 1e-4}}
     return {"data": "full", "seeds": [0, 1, 2], "labelled_fraction": 0.1,
             "train": {"epochs": 20, "batch_size": 64, "steps_per_epoch": 100, "mu": 3, "sampler": "balanced",
                       "optimizer": "sgd", "lr": 1e-2, "weight_decay": 5e-4, "compile": True},
@@ -238,7 +292,7 @@ def ssl_temporal_chapter(profile: str) -> list[dict]:
 
     def cfg(name, seed, labels, **over):
         base = {"task": "ssl_temporal", "notebook": "03_ssl_temporal", "name": name, "profile": profile,
-                "data": r["data"], "arch": "resnet18", "dropout": 0.0, "labels": labels, "label_seed": 0,
+                "data": r["data"], "arch": backbone(profile), "dropout": 0.0, "labels": labels, "label_seed": 0,
                 "labelled_fraction": r["labelled_fraction"], "method": "ssl", "unlabelled": "ferplus",
                 "feedback": True, "student_lr": r["train"]["lr"], "video": "ferplus_clips", "seed": seed,
                 "train": dict(r["train"])}
@@ -264,6 +318,19 @@ def ssl_temporal_chapter(profile: str) -> list[dict]:
 SUBCLASSIFIERS = ("resnet18", "resnet50", "mobilenet_v2", "densenet121", "regnet_y_800mf")
 AU_BACKBONES = ("resnet50", "regnet_y_400mf", "regnet_y_800mf")
 VA_BACKBONES = ("resnet50", "regnet_y_400mf", "efficientnet_b0")  # method notes B-004.2
+# The cpu profile's compact member of each family (benchmarks/backbone_sweep.py: stride-2 stems; ResNet-50's
+# bottleneck net is replaced by the wider compact ResNet-18, which is 10x cheaper than ResNet-50 at stride 2).
+# Run names keep the family; the config's "arch" is the network that was trained.
+CPU_MEMBERS = {"resnet18": "resnet18_w16_s2", "resnet50": "resnet18_w32_s2", "mobilenet_v2": "mobilenet_v2_s2",
+               "densenet121": "densenet_k12_s2", "regnet_y_800mf": "regnet_y_400mf_s2",
+               "regnet_y_400mf": "regnet_y_400mf_s2", "efficientnet_b0": "efficientnet_b0_s2"}
+
+
+def member_arch(family: str, profile: str) -> str:
+    """The network a run named after ``family`` trains: the family's paper-scale net on the gpu profile,
+    its compact CPU_MEMBERS entry on cpu and smoke."""
+    _check(profile)
+    return family if profile == "gpu" else CPU_MEMBERS[family]
 
 
 def abaw5_multitask_recipe(profile: str) -> dict:
@@ -279,6 +346,12 @@ def abaw5_multitask_recipe(profile: str) -> dict:
         return {"data": "sample", "seeds": [0], "expression": tiny, "pretrain": tiny,
                 "au_model": {"epochs": 2, "batch_size": 4, "lr": 1e-3},
                 "va_heads": {"epochs": 2, "batch_size": 64, "lr": 1e-4, "hidden": 256, "dropout": 0.1}}
+    if profile == "cpu":  # 3 epochs per member (members differ 10x in speed: the sweep), heads as on the gpu
+        return {"data": "full", "seeds": [0, 1, 2],
+                "expression": {"epochs": 3, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4},
+                "pretrain": {"epochs": 3, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4},
+                "au_model": {"epochs": 60, "batch_size": 16, "lr": 1e-3},
+                "va_heads": {"epochs": 50, "batch_size": 256, "lr": 1e-4, "hidden": 256, "dropout": 0.1}}
     return {"data": "full", "seeds": [0, 1, 2],
             "expression": {"epochs": 20, "batch_size": 256, "lr": 5e-4, "weight_decay": 1e-4, "compile": True},
             "pretrain": {"epochs": 20, "batch_size": 256, "lr": 5e-4, "weight_decay": 1e-4, "compile": True},
@@ -300,8 +373,8 @@ def abaw5_multitask_chapter(profile: str) -> list[dict]:
         base.update(over)
         return base
 
-    def sub(name, seed, arch, **over):
-        spec = {"arch": arch, "dice": True, "lam": 1.0, "scheme": "8way", "bootstrap": False, "dropout": 0.0,
+    def sub(name, seed, family, **over):
+        spec = {"arch": member_arch(family, profile), "dice": True, "lam": 1.0, "scheme": "8way", "bootstrap": False, "dropout": 0.0,
                 "train": dict(r["expression"])}
         return cfg("expression_subclassifier", name, seed, **{**spec, **over})
 
@@ -312,12 +385,14 @@ def abaw5_multitask_chapter(profile: str) -> list[dict]:
     if not smoke:
         runs += [sub(f"{arch}-single_annotator", seed, arch, labels="single_annotator") for arch in SUBCLASSIFIERS]
     runs += [sub(f"{arch}-no-dice", seed, arch, dice=False)
-             for arch in (SUBCLASSIFIERS[:3:2] if smoke else SUBCLASSIFIERS)]
+             for arch in (SUBCLASSIFIERS[:3:2] if smoke else SUBCLASSIFIERS if profile == "gpu" else SUBCLASSIFIERS[:1])]
     runs += [sub("resnet18-bootstrap", seed, "resnet18", bootstrap=True),
              sub("resnet18-no-other", seed, "resnet18", scheme="no_other")]
-    runs += [cfg("au_temporal", f"au-{arch}", seed, arch=arch, pretrain=dict(r["pretrain"]), au_model=dict(r["au_model"]),
-                 alpha=0.75, gamma=2.0, folds=10, au_width=512 if arch == "resnet50" else None) for arch in AU_BACKBONES]
-    runs += [cfg("va_fusion", "va-fusion", seed, archs=list(VA_BACKBONES), pretrain=dict(r["pretrain"]),
+    runs += [cfg("au_temporal", f"au-{arch}", seed, arch=member_arch(arch, profile), pretrain=dict(r["pretrain"]),
+                 au_model=dict(r["au_model"]), alpha=0.75, gamma=2.0, folds=10,
+                 au_width=512 if arch == "resnet50" else None) for arch in AU_BACKBONES]
+    runs += [cfg("va_fusion", "va-fusion", seed, archs=[member_arch(a, profile) for a in VA_BACKBONES],
+                 pretrain=dict(r["pretrain"]),
                  heads=dict(r["va_heads"]), va_source="ferplus_votes") for seed in r["seeds"]]
     return runs
 
@@ -336,7 +411,7 @@ def leaderboard_chapter(profile: str) -> list[dict]:
                   "labelled_fraction": 1.0, "seed": seed} for seed in seeds]
     runs += [{**st["ferplus-pool-st_sw"], "notebook": "06_leaderboard", "name": "ferplus-pool-majority-st_sw",
               "labels": "majority", "seed": seed, "save_train_weights": False} for seed in seeds]
-    if profile == "full":
+    if profile != "smoke":
         subs = [c for c in abaw5_multitask_chapter(profile) if c["name"].endswith("-single_annotator")]
         runs += [{**c, "notebook": "06_leaderboard", "seed": seed} for c in subs for seed in (1, 2)]
     return runs
@@ -348,9 +423,64 @@ NOTEBOOKS = {"00_data": data_chapter, "01_abaw5_expression": abaw5_expression_ch
              "06_leaderboard": leaderboard_chapter}
 
 
-def runs_for(notebook: str, profile: str) -> list[dict]:
-    """The configs of every run ``notebook`` (a name like "00_data" or a path to the .ipynb) needs."""
+def _notebook_name(notebook: str) -> str:
     name = notebook.rsplit("/", 1)[-1].removesuffix(".ipynb")
     if name not in NOTEBOOKS:
         raise ValueError(f"notebook {name!r}: expected one of {', '.join(NOTEBOOKS)}")
-    return NOTEBOOKS[name](profile)
+    return name
+
+
+def run_config(notebook: str, name: str, profile: str, seed: int | None = None) -> list[dict]:
+    """The configs (one per seed or fold; only ``seed`` if given) of run ``name`` of a notebook. A name the
+    notebook's run list does not make is an error listing the names it does make (never "pending")."""
+    configs = [c for c in runs_for(notebook, profile) if c["name"] == name]
+    if not configs:
+        names = sorted({c["name"] for c in runs_for(notebook, profile)})
+        raise KeyError(f"no run {name!r} in {_notebook_name(notebook)} ({profile} profile); its runs: {', '.join(names)}")
+    if seed is not None:
+        configs = [c for c in configs if c["seed"] == seed]
+        if not configs:
+            raise KeyError(f"run {name!r} of {_notebook_name(notebook)} ({profile}) has no seed {seed}")
+    return configs
+
+
+def run_status(config: dict, results_dir=None) -> str:
+    """"stored" (a folder under the current config and code key), "stale" (a folder of the same config
+    stored under an older code key: its code changed, it trains again and is never shown as a current
+    result) or "missing"."""
+    import json
+    from pathlib import Path
+
+    from .runs import FILES, default_results_dir, run_dir
+    target = run_dir(config, results_dir)
+    if all((target / f).is_file() for f in FILES):
+        return "stored"
+    base = Path(results_dir) if results_dir else default_results_dir(config["profile"])
+    want = json.dumps(config, sort_keys=True, default=str)
+    for other in (base / config["notebook"]).glob(f"{config['name']}-*/config.json"):
+        if other.parent != target and json.dumps(json.loads(other.read_text()), sort_keys=True) == want:
+            return "stale"
+    return "missing"
+
+
+def chapter_runs(notebook: str, profile: str, results_dir=None, train: bool = False, progress: bool = False):
+    """Every run of a notebook with its status, through the run cache: a list of (config, status, Run or
+    None). With ``train`` the missing and stale runs are trained first (the smoke profile's notebooks)."""
+    from .runs import CacheMiss, run_or_load
+    out = []
+    for config in runs_for(notebook, profile):
+        status = run_status(config, results_dir)
+        run = None
+        if status == "stored" or train:
+            try:
+                run = run_or_load(config, results_dir, train=train, progress=progress)
+                status = "stored"
+            except CacheMiss:
+                pass
+        out.append((config, status, run))
+    return out
+
+
+def runs_for(notebook: str, profile: str) -> list[dict]:
+    """The configs of every run ``notebook`` (a name like "00_data" or a path to the .ipynb) needs."""
+    return NOTEBOOKS[_notebook_name(notebook)](profile)

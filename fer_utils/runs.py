@@ -1,8 +1,9 @@
 """Run cache with provenance: ``run_or_load(config)`` trains once, then serves the stored result.
 
-A run is keyed by a hash of its config and of the fer_utils source (its code, with docstrings and comments
-left out, so rewording a docstring keeps the cache but any change of code invalidates it; modules that only
-present results, such as plots and tables, are left out). A run folder::
+A run is keyed by a hash of its config and of the code its task executes: the task's module and every
+fer_utils module it imports, transitively (``task_files``), with docstrings and comments left out. Rewording
+a docstring or editing a module the task never imports (a figure, another method's loss) keeps the key; any
+change of code the task runs invalidates it. A run folder::
 
     <results>/<notebook>/<name>-<key>/
         config.json       the config, as given
@@ -10,7 +11,7 @@ present results, such as plots and tables, are left out). A run folder::
         predictions.npz   test-split logits, labels and names
         provenance.json   device, torch version, git commit, seed, wall time, images/s, data, code hash
 
-Full-profile runs live under ``results/`` (committed); smoke runs under a cache folder, never in results/.
+cpu- and gpu-profile runs live under ``results/`` (committed); smoke runs under a cache folder, never in results/.
 Notebooks build every table from these files.
 """
 from __future__ import annotations
@@ -34,10 +35,7 @@ from .data.io import PACKAGE_DIR, PROJECT_DIR
 
 RESULTS_DIR = PROJECT_DIR / "results"
 FILES = ("config.json", "metrics.json", "predictions.npz", "provenance.json")
-# Modules that only present results (figures, tables, verdicts) or list configs (which are hashed themselves):
-# changing them cannot change a trained result, so they do not invalidate stored runs.
-PRESENTATION_MODULES = {"plots.py", "report.py", "verdicts.py", "build_sample.py", "reproduce.py", "experiments.py",
-                        "ensemble.py", "leaderboard.py"}
+STORED_PROFILES = ("cpu", "gpu")   # profiles whose runs live under results/ (smoke runs: a cache folder)
 
 
 class CacheMiss(LookupError):
@@ -53,36 +51,139 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-def code_files() -> list[Path]:
-    """The fer_utils modules a trained result depends on (all but PRESENTATION_MODULES)."""
-    return [p for p in sorted(PACKAGE_DIR.rglob("*.py")) if p.relative_to(PACKAGE_DIR).as_posix()
-            not in PRESENTATION_MODULES]
+def _module_file(parts: list[str], package_dir: Path) -> Path | None:
+    """The file of module fer_utils.<parts> (a module file or a package's __init__.py), or None."""
+    base = package_dir.joinpath(*parts)
+    if base.with_suffix(".py").is_file():
+        return base.with_suffix(".py")
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    return None
 
 
-_HASHES: dict[tuple, str] = {}  # memo: (path, mtime, size) of every code file -> hash; an edit changes the key
+def _imported_files(path: Path, package_dir: Path) -> set[Path]:
+    """The fer_utils files that ``path`` imports directly, resolved by name: ``from ..losses import x``
+    follows ``losses/x.py`` if x is a submodule, else the submodule that ``losses/__init__.py`` takes x
+    from (so a package's __init__ does not drag in every module it re-exports)."""
+    tree = ast.parse(path.read_text())
+    here = list(path.relative_to(package_dir).parent.parts)
+    found: set[Path] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == package_dir.name:
+                    f = _module_file(alias.name.split(".")[1:], package_dir)
+                    found |= {f} if f else set()
+            continue
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            base = here[:len(here) - node.level + 1] if node.level > 1 else list(here)
+            mod = base + (node.module.split(".") if node.module else [])
+        elif node.module and node.module.split(".")[0] == package_dir.name:
+            mod = node.module.split(".")[1:]
+        else:
+            continue                                    # a third-party import
+        target = _module_file(mod, package_dir)
+        if target is None:
+            continue
+        if target.name != "__init__.py":
+            found.add(target)
+            continue
+        found.add(target)                               # the package's own definitions (see _hash_source)
+        reexports = _init_reexports(target, package_dir)
+        for alias in node.names:
+            sub = _module_file(mod + [alias.name], package_dir)
+            if sub is not None:
+                found.add(sub)
+            elif alias.name in reexports:
+                found.add(reexports[alias.name])
+    return found
 
 
-def code_hash() -> str:
-    """Hash of the training code (ASTs without docstrings; comments never reach the AST)."""
-    files = code_files()
+def _init_reexports(init: Path, package_dir: Path) -> dict[str, Path]:
+    """{name: file} for the names a package's __init__.py imports from its own submodules."""
+    out = {}
+    pkg = list(init.relative_to(package_dir).parent.parts)
+    for node in ast.parse(init.read_text()).body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            f = _module_file(pkg + node.module.split("."), package_dir)
+            if f is not None:
+                out.update({a.asname or a.name: f for a in node.names})
+    return out
+
+
+def module_closure(path, package_dir: Path = PACKAGE_DIR) -> list[Path]:
+    """``path`` and every fer_utils module it imports, transitively: the code a task executes."""
+    path = Path(path).resolve()
+    package_dir = Path(package_dir).resolve()
+    seen, todo = set(), [path]
+    while todo:
+        f = todo.pop()
+        if f in seen:
+            continue
+        seen.add(f)
+        if f.name == "__init__.py" and f != path:
+            continue                                    # its re-exports were resolved by the importer
+        todo.extend(_imported_files(f, package_dir) - seen)
+    return sorted(seen)
+
+
+def _hash_source(path: Path) -> str:
+    """The AST of a module without docstrings (comments never reach the AST); for a package __init__, only
+    its own definitions (its imports are followed by name, not hashed)."""
+    tree = _strip_docstrings(ast.parse(path.read_text()))
+    if path.name == "__init__.py":
+        tree.body = [n for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom))]
+    return ast.dump(tree)
+
+
+_HASHES: dict[tuple, str] = {}  # memo: (path, mtime, size) of every file -> hash; an edit changes the key
+
+
+def code_hash(files=None, package_dir: Path = PACKAGE_DIR) -> str:
+    """Hash of the code in ``files`` (default: every fer_utils module) as ASTs without docstrings."""
+    package_dir = Path(package_dir).resolve()
+    files = sorted(Path(f).resolve() for f in files) if files is not None else sorted(package_dir.rglob("*.py"))
     stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
     if stamp not in _HASHES:
         h = hashlib.sha256()
         for path in files:
-            h.update(str(path.relative_to(PACKAGE_DIR)).encode())
-            h.update(ast.dump(_strip_docstrings(ast.parse(path.read_text()))).encode())
+            inside = path.is_relative_to(package_dir)
+            h.update(str(path.relative_to(package_dir) if inside else path.name).encode())
+            h.update(_hash_source(path).encode())
         _HASHES[stamp] = h.hexdigest()
     return _HASHES[stamp]
 
 
+def task_files(task: str, package_dir: Path = PACKAGE_DIR) -> list[Path]:
+    """The files a task executes: its module in fer_utils/tasks and what it imports, transitively."""
+    from .tasks import TASKS
+    if task not in TASKS:
+        raise ValueError(f"config task={task!r}: expected one of {', '.join(TASKS)}")
+    fn, package_dir = TASKS[task], Path(package_dir).resolve()
+    if fn.__module__.split(".")[0] == package_dir.name:
+        source = _module_file(fn.__module__.split(".")[1:], package_dir)
+    else:  # a task registered from outside the package (a reader's own, or a test's)
+        import inspect
+        source = Path(inspect.getsourcefile(fn))
+    return module_closure(source, package_dir)
+
+
+def task_code_hash(task: str, package_dir: Path = PACKAGE_DIR) -> str:
+    """The code key of a task: a change to a module the task does not import leaves it unchanged."""
+    return code_hash(task_files(task, package_dir), package_dir)
+
+
 def run_key(config: dict) -> str:
-    payload = json.dumps(config, sort_keys=True, default=str) + code_hash()
+    """12 hex digits of the hash of the config and of the code its task executes."""
+    payload = json.dumps(config, sort_keys=True, default=str) + task_code_hash(config["task"])
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
 def default_results_dir(profile: str) -> Path:
-    """results/ for the full profile; a cache folder for smoke runs (never committed)."""
-    if profile == "full":
+    """results/ for the cpu and gpu profiles; a cache folder for smoke runs (never committed)."""
+    if profile in STORED_PROFILES:
         return RESULTS_DIR
     return Path(os.environ.get("FER_CACHE_DIR", Path.home() / ".cache" / "fer_utils")) / "runs"
 
@@ -165,7 +266,7 @@ def run_or_load(config: dict, results_dir=None, *, train: bool = True, progress:
                                                    "history": out.get("history", []), **histories}, indent=1))
     np.savez_compressed(work / "predictions.npz", **out["predictions"])
     provenance = {"device": device_name(), "torch": torch.__version__, "python": platform.python_version(),
-                  "commit": git_commit(), "code_hash": code_hash()[:16], "seed": config.get("seed"),
+                  "commit": git_commit(), "code_hash": task_code_hash(config["task"])[:16], "seed": config.get("seed"),
                   "profile": config.get("profile"), "wall_seconds": round(wall, 2),
                   "train_seconds": round(out.get("train_seconds", float("nan")), 2),
                   "images_per_s": round(out.get("images_per_s", float("nan")), 1),

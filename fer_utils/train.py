@@ -7,7 +7,9 @@ networks, its forward); its step then reads like its equations::
 
     result = fit(model, train, valid, supervised_ce, TrainConfig(epochs=30), ckpt_dir="runs/x")
 
-On CUDA: bf16 autocast and channels_last, optional ``torch.compile``; on CPU: fp32. Every epoch is a
+On CUDA, and on CPUs with native bf16 (AVX512-BF16 or AMX, see ``fast_precision``): bf16 autocast and
+channels_last; elsewhere fp32 (the run's provenance says which). ``torch.compile`` is optional (on CPU it
+was slower than eager for the book's models, so the cpu recipes leave it off). Every epoch is a
 function of (state at its start, seed, epoch): the batch order, the augmentation and dropout are drawn
 from generators seeded by (seed, epoch). With a checkpoint written atomically after each epoch, a run
 killed at any point and restarted gives exactly the uninterrupted result (tested on CPU).
@@ -50,8 +52,9 @@ class TrainConfig:
     jitter: float = 0.0                 # colour jitter strength on the weak and strong views (p = 0.5)
     mu: int = 7                         # unlabelled images per labelled image (when fit gets unlabelled data)
     eval_batch_size: int = 1024
+    flip_tta: bool = False              # evaluation averages the logits of each face and its mirror image
     compile: bool = False
-    amp: bool = True                    # bf16 autocast (CUDA only)
+    amp: bool = True                    # bf16 autocast + channels_last where fast_precision allows
     seed: int = 0
     device: str = "auto"                # "auto" = cuda if available, else cpu
 
@@ -88,6 +91,29 @@ class FitResult:
     best_score: float
     train_seconds: float
     images_per_s: float
+
+
+def cpu_has_bf16() -> bool:
+    """True on x86 CPUs with native bf16 arithmetic (AVX512-BF16 or AMX-BF16) under a torch build that
+    dispatches AVX512 kernels (``torch.backends.cpu.get_cpu_capability()``); elsewhere bf16 autocast on the
+    CPU is emulated and slower than fp32."""
+    if not torch.backends.cpu.get_cpu_capability().startswith("AVX512"):
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def fast_precision(device: torch.device, amp: bool = True) -> str:
+    """"bf16" (autocast + channels_last) on CUDA and on bf16-capable CPUs when ``amp``, else "fp32"."""
+    device = torch.device(device)
+    if not amp:
+        return "fp32"
+    if device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16()):
+        return "bf16"
+    return "fp32"
 
 
 def seed_everything(seed: int) -> None:
@@ -153,32 +179,39 @@ def make_batch(data: DeviceData, idx: torch.Tensor, cfg: TrainConfig, gen: torch
     return batch
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict(model, images: torch.Tensor, batch_size: int = 1024, amp: bool = True,
-            forward: Callable | None = None) -> torch.Tensor:
-    """Logits (N, C) float32 for uint8 images (N, H, W) on the model's device, in eval mode, no augmentation.
-    ``forward(model, x)`` may pick the logits out of a model with several outputs."""
+            forward: Callable | None = None, flip_tta: bool = False) -> torch.Tensor:
+    """Logits (N, C) float32 for uint8 images (N, H, W) on the model's device, in eval mode, no augmentation,
+    in batches of ``batch_size`` under inference_mode (bf16 where ``fast_precision`` allows).
+    ``forward(model, x)`` may pick the logits out of a model with several outputs. ``flip_tta``: the mean of
+    the logits of each face and of its horizontal mirror (flip test-time augmentation)."""
     was_training = model.training
     model.eval()
     device = images.device
-    use_amp = amp and device.type == "cuda"
+    use_amp = fast_precision(device, amp) == "bf16"
     out = []
     for start in range(0, len(images), batch_size):
         x = A.normalize(A.to_float(images[start:start + batch_size]))
-        if device.type == "cuda":
+        if use_amp:
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            logits = forward(model, x) if forward else model(x)
-        if isinstance(logits, (tuple, list)):
-            logits = logits[0]
-        out.append(logits.float())
+        views = (x, x.flip(-1)) if flip_tta else (x,)
+        total = 0
+        for v in views:
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                logits = forward(model, v) if forward else model(v)
+            if isinstance(logits, (tuple, list)):
+                logits = logits[0]
+            total = total + logits.float()
+        out.append(total / len(views))
     model.train(was_training)
     return torch.cat(out) if out else torch.zeros(0)
 
 
-def evaluate(model, data: DeviceData, num_classes: int, batch_size: int = 1024, forward=None) -> dict:
+def evaluate(model, data: DeviceData, num_classes: int, batch_size: int = 1024, forward=None,
+             flip_tta: bool = False) -> dict:
     """Macro F1 and accuracy on the labelled samples of ``data`` (model selection uses the valid split)."""
-    logits = predict(model, data.images, batch_size, forward=forward)
+    logits = predict(model, data.images, batch_size, forward=forward, flip_tta=flip_tta)
     y = data.labels.cpu().numpy()
     pred = logits.argmax(1).cpu().numpy()
     keep = y >= 0
@@ -216,8 +249,9 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
     """
     device = cfg.resolved_device()
     cuda = device.type == "cuda"
+    bf16 = fast_precision(device, cfg.amp) == "bf16"
     model.to(device)
-    if cuda:
+    if bf16:
         model.to(memory_format=torch.channels_last)
     num_classes = num_classes or int(train.labels.max()) + 1
     groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
@@ -277,9 +311,9 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
             factor = lr_factor(cfg.schedule, epoch * steps + step, total_steps, epoch, cfg.lr_gamma)
             for g in opt.param_groups:
                 g["lr"] = g["base_lr"] * factor
-            batch = make_batch(train, batches[step], cfg, gen, channels_last=cuda, unlabelled=unlabelled,
+            batch = make_batch(train, batches[step], cfg, gen, channels_last=bf16, unlabelled=unlabelled,
                                u_idx=u_batches[step] if u_batches is not None else None)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda and cfg.amp):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 outputs = forward_fn(step_model, batch)
                 out = loss_fn(outputs, batch, epoch)
             loss, terms = out if isinstance(out, tuple) else (out, {})
@@ -301,7 +335,7 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
         record.update({k: v.item() / steps for k, v in term_sums.items()})
         if valid is not None:
             scores = (evaluate_fn(model, valid) if evaluate_fn else
-                      evaluate(model, valid, num_classes, cfg.eval_batch_size, eval_forward))
+                      evaluate(model, valid, num_classes, cfg.eval_batch_size, eval_forward, cfg.flip_tta))
             record.update({f"valid_{k}": v for k, v in scores.items()})
             if scores["macro_f1"] > best["score"]:
                 best = {"score": scores["macro_f1"], "epoch": epoch,

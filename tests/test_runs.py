@@ -46,7 +46,7 @@ def test_changed_config_or_code_is_never_served_from_the_cache(tmp_path, toy_tas
     R.run_or_load(config(), tmp_path)
     R.run_or_load(config(lr=0.2), tmp_path)
     assert toy_task == [0, 0]
-    monkeypatch.setattr(R, "code_hash", lambda: "other code")
+    monkeypatch.setattr(R, "task_code_hash", lambda task: "other code")
     R.run_or_load(config(), tmp_path)
     assert toy_task == [0, 0, 0]
     with pytest.raises(R.CacheMiss, match="fer_utils.reproduce"):
@@ -72,28 +72,54 @@ def test_aggregate_mean_and_std_over_seeds(tmp_path, toy_task):
 def test_smoke_runs_never_go_to_results(monkeypatch, tmp_path):
     monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path))
     assert R.default_results_dir("smoke") == tmp_path / "runs"
-    assert R.default_results_dir("full") == R.RESULTS_DIR
+    assert R.default_results_dir("cpu") == R.default_results_dir("gpu") == R.RESULTS_DIR
 
 
 def test_reproduce_lists_the_notebook_runs(capsys, tmp_path):
-    assert reproduce(["notebooks/00_data.ipynb", "--profile", "full", "--dry-run", "--out", str(tmp_path)]) == 0
+    assert reproduce(["notebooks/00_data.ipynb", "--profile", "gpu", "--dry-run", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "6 runs (full)" in out and out.count("to train") == 6
-    full = runs_for("00_data", "full")
+    assert "6 runs (gpu)" in out and out.count("missing") == 6
+    full = runs_for("00_data", "gpu")
     assert {c["seed"] for c in full} == {0, 1, 2} and all(c["data"] == "full" for c in full)
+    assert all(c["arch"] == "resnet18" for c in full)
+    assert all(c["arch"] == "resnet18_w16_s2" and c["data"] == "full" for c in runs_for("00_data", "cpu"))
     assert all(c["data"] == "sample" for c in runs_for("00_data", "smoke"))
-    with pytest.raises(ValueError, match="profile="):
+    with pytest.raises(ValueError, match="profile='huge': expected one of smoke, cpu, gpu"):
         runs_for("00_data", "huge")
+    with pytest.raises(SystemExit):
+        reproduce(["notebooks/00_data.ipynb", "--profile", "full", "--dry-run"])
+    assert "invalid choice: 'full'" in capsys.readouterr().err
 
 
-def test_code_hash_covers_training_code_not_presentation():
-    names = {p.name for p in R.code_files()}
-    assert {"train.py", "augment.py", "models.py", "supervised.py", "common.py", "cct.py", "ferplus.py"} <= names
-    assert not names & {"plots.py", "report.py", "verdicts.py"}
+def test_code_key_covers_what_a_task_imports_and_nothing_else():
+    names = {p.relative_to(R.PACKAGE_DIR).as_posix() for p in R.task_files("supervised")}
+    assert {"tasks/supervised.py", "tasks/common.py", "train.py", "augment.py", "models.py", "losses/common.py",
+            "data/ferplus.py", "schedules.py"} <= names
+    assert not names & {"plots.py", "report.py", "verdicts.py", "losses/cct.py", "tasks/cct.py", "runs.py",
+                        "experiments.py", "leaderboard.py"}
+    assert "losses/cct.py" in {p.relative_to(R.PACKAGE_DIR).as_posix() for p in R.task_files("cct")}
+
+
+def test_editing_a_module_changes_the_keys_of_the_tasks_that_import_it_only(tmp_path):
+    import shutil
+    pkg = tmp_path / "fer_utils"
+    shutil.copytree(R.PACKAGE_DIR, pkg, ignore=shutil.ignore_patterns("sample_data", "__pycache__"))
+    before = {t: R.task_code_hash(t, pkg) for t in ("supervised", "cct")}
+    cct_loss = pkg / "losses" / "cct.py"
+    cct_loss.write_text(cct_loss.read_text() + "\nEXTRA = 1\n")
+    after = {t: R.task_code_hash(t, pkg) for t in ("supervised", "cct")}
+    assert after["supervised"] == before["supervised"] and after["cct"] != before["cct"]
+    train = pkg / "train.py"
+    train.write_text(train.read_text() + "\nEXTRA = 2\n")
+    edited = {t: R.task_code_hash(t, pkg) for t in ("supervised", "cct")}
+    assert edited["supervised"] != before["supervised"] and edited["cct"] != after["cct"]
+    plots = pkg / "plots.py"  # presentation: imported by no task
+    plots.write_text(plots.read_text() + "\nEXTRA = 3\n")
+    assert {t: R.task_code_hash(t, pkg) for t in ("supervised", "cct")} == edited
 
 
 def test_self_training_chapter_runs_the_papers_protocols():
-    full = runs_for("04_self_training", "full")
+    full = runs_for("04_self_training", "gpu")
     ck = [c for c in full if c["dataset"] == "ckplus"]
     assert sorted({c["fold"] for c in ck}) == list(range(10)) and len(ck) == 40  # 10 folds x 4 switches
     fer = {(c["name"], c["seed"]): c for c in full if c["dataset"] == "ferplus"}
@@ -112,7 +138,7 @@ def test_self_training_chapter_runs_the_papers_protocols():
 
 
 def test_ssl_temporal_chapter_runs_table_1_and_its_ablations():
-    full = runs_for("03_ssl_temporal", "full")
+    full = runs_for("03_ssl_temporal", "gpu")
     by = {(c["name"], c["seed"]): c for c in full}
     assert by[("baseline-single_annotator", 2)]["method"] == "supervised"
     assert by[("ssl-single_annotator", 0)]["unlabelled"] == "ferplus" and "temporal" not in by[("ssl-single_annotator", 0)]
@@ -127,7 +153,7 @@ def test_ssl_temporal_chapter_runs_table_1_and_its_ablations():
 
 def test_abaw5_multitask_chapter_runs_tables_2_and_3():
     from fer_utils.experiments import AU_BACKBONES, SUBCLASSIFIERS
-    full = runs_for("05_abaw5_multitask", "full")
+    full = runs_for("05_abaw5_multitask", "gpu")
     subs = [c for c in full if c["task"] == "expression_subclassifier"]
     main = [c for c in subs if c["name"].endswith("-majority")]
     assert sorted({c["arch"] for c in main}) == sorted(SUBCLASSIFIERS) and {c["seed"] for c in main} == {0, 1, 2}

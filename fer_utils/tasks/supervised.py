@@ -1,6 +1,8 @@
 """The fully supervised baseline: one network, cross-entropy (paper 000's fully supervised model)."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -25,8 +27,10 @@ def supervised(config: dict, work_dir, progress: bool = True) -> dict:
     device = cfg.resolved_device()
     seed_everything(config["seed"])
     model = build_model(config.get("arch", "resnet18"), 8, dropout=config.get("dropout", 0.0))
+    loss = functools.partial(supervised_ce, label_smoothing=config.get("label_smoothing", 0.0))
     result = fit(model, DeviceData.from_record(train, device), DeviceData.from_record(valid, device),
-                 supervised_ce, cfg, num_classes=8, ckpt_dir=work_dir, progress=progress)
-    logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size)
+                 loss, cfg, num_classes=8, ckpt_dir=work_dir, progress=progress)
+    logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size,
+                     flip_tta=cfg.flip_tta)
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names}
     return outcome(final_test_metrics(test.labels, logits), result, predictions, train, valid, test, noise)

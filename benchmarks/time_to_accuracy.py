@@ -1,0 +1,80 @@
+"""Time to accuracy on the 2-core CPU: which fast-training choices the cpu supervised recipe keeps.
+
+Every variant trains the cpu backbone on FER+ train (majority labels) through the book's engine for the same
+number of epochs and batch size, and is scored on **FER+ Valid only** (the test split is never used for a
+choice): validation accuracy and macro F1 per epoch against cumulative training minutes, and at the end with
+and without flip test-time augmentation.
+
+    python benchmarks/time_to_accuracy.py          # writes results/benchmarks/time-to-accuracy-cpu.json
+    python benchmarks/time_to_accuracy.py --smoke --out /tmp/t.json
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+from pathlib import Path
+
+import torch
+
+from fer_utils.data import load_ferplus
+from fer_utils.data.io import SAMPLE_ROOT
+from fer_utils.losses import supervised_ce
+from fer_utils.models import build_model
+from fer_utils.runs import RESULTS_DIR, device_name, git_commit
+from fer_utils.train import DeviceData, TrainConfig, evaluate, fit, seed_everything
+
+VARIANTS = {
+    "adam-cosine": ({"optimizer": "adam", "lr": 5e-4, "weight_decay": 1e-4, "schedule": "cosine"}, 0.0),
+    "adam-onecycle-ls": ({"optimizer": "adam", "lr": 2e-3, "weight_decay": 1e-4, "schedule": "onecycle"}, 0.1),
+    "sgd-onecycle-ls": ({"optimizer": "sgd", "lr": 0.1, "weight_decay": 5e-4, "schedule": "onecycle"}, 0.1),
+}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--arch", default="resnet18_w16_s2")
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--variants", nargs="*", default=list(VARIANTS))
+    ap.add_argument("--out", default=str(RESULTS_DIR / "benchmarks" / "time-to-accuracy-cpu.json"))
+    args = ap.parse_args(argv)
+    root = SAMPLE_ROOT if args.smoke else None
+    train, valid = load_ferplus("train", root), load_ferplus("valid", root)
+    train = train.subset(train.labels >= 0)
+    epochs, batch, spe = (2, 16, 2) if args.smoke else (args.epochs, 128, None)
+    tr, va = DeviceData.from_record(train, "cpu"), DeviceData.from_record(valid, "cpu")
+    rows = []
+    for name in args.variants:
+        hyp, smoothing = VARIANTS[name]
+        seed_everything(0)
+        model = build_model(args.arch, 8, dropout=0.5)
+        cfg = TrainConfig(epochs=epochs, batch_size=batch, steps_per_epoch=spe, device="cpu", **hyp)
+        loss = functools.partial(supervised_ce, label_smoothing=smoothing)
+        result = fit(model, tr, va, loss, cfg, num_classes=8, progress=False)
+        minutes, curve = 0.0, []
+        for h in result.history:
+            minutes += h["epoch_seconds"] / 60
+            curve.append({"epoch": h["epoch"], "minutes": round(minutes, 2),
+                          "valid_accuracy": round(h["valid_accuracy"], 4), "valid_macro_f1": round(h["valid_macro_f1"], 4)})
+        tta = evaluate(result.model, va, 8, flip_tta=True)
+        row = {"variant": name, **hyp, "label_smoothing": smoothing, "best_epoch": result.best_epoch,
+               "train_minutes": round(result.train_seconds / 60, 2),
+               "valid_accuracy": curve[result.best_epoch]["valid_accuracy"],
+               "valid_macro_f1": curve[result.best_epoch]["valid_macro_f1"],
+               "valid_accuracy_flip_tta": round(tta["accuracy"], 4), "valid_macro_f1_flip_tta": round(tta["macro_f1"], 4),
+               "curve": curve}
+        print(json.dumps({k: v for k, v in row.items() if k != "curve"}), flush=True)
+        rows.append(row)
+    record = {"device": device_name(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+              "torch": torch.__version__, "commit": git_commit(), "smoke": args.smoke, "arch": args.arch,
+              "epochs": epochs, "batch_size": batch, "dropout": 0.5, "split_scored": "FER+ Valid (majority labels)",
+              "rows": rows}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

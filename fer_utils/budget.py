@@ -1,0 +1,80 @@
+"""CPU-minute estimates of a run from its config, for ``reproduce --dry-run`` and the budget checks.
+
+An estimate counts the images each training phase pushes through a network (forward + backward), divides
+by the backbone's measured training throughput on the book's 2-core CPU, and adds evaluation (forward only,
+about a third of a training step per image). The throughputs come from ``benchmarks/backbone_sweep.py``
+(bf16 autocast + channels_last, batch 128, 2 threads); an architecture not measured counts as the
+full-width ResNet-18. Estimates are planning figures, checked against the stored runs' measured minutes
+(``provenance.json``) in chapter 6.
+"""
+from __future__ import annotations
+
+# training images/s on the 2-core reference CPU (AVX512-BF16), benchmarks/backbone_sweep.py
+CPU_TRAIN_IMG_PER_S = {"resnet18_w16_s2": 1200.0, "resnet18_w24_s2": 640.0, "resnet18_w32_s2": 430.0,
+                       "resnet18_w16_s1": 420.0, "resnet18": 40.0, "regnet_y_400mf_s2": 380.0,
+                       "mobilenet_v2_s2": 210.0, "efficientnet_b0_s2": 120.0, "densenet_k12_s2": 136.0,
+                       "resnet50_s2": 60.0}
+FORWARD_SHARE = 1 / 3          # an evaluation image costs about a third of a training image
+N_FERPLUS = {"train": 28_377, "valid": 3_555, "test": 3_545}   # labelled images per split (majority labels)
+N_CKPLUS = 981
+SETUP_MINUTES = 0.3            # data loading and model building per run
+
+
+def img_per_s(arch: str) -> float:
+    return CPU_TRAIN_IMG_PER_S.get(arch, CPU_TRAIN_IMG_PER_S["resnet18"])
+
+
+def _phase_images(train: dict, n_train: int, per_image: float = 1.0) -> float:
+    """Training images of one fit phase: epochs x steps x batch x (network passes per labelled image)."""
+    steps = train.get("steps_per_epoch") or max(1, n_train // train["batch_size"])
+    return train["epochs"] * steps * train["batch_size"] * per_image
+
+
+def _eval_images(train: dict, n_valid: int) -> float:
+    return train["epochs"] * n_valid * FORWARD_SHARE * (2 if train.get("flip_tta") else 1)
+
+
+def estimate_minutes(config: dict) -> float:
+    """Estimated CPU minutes of a run on the reference 2-core machine (smoke configs: the same formula)."""
+    task = config["task"]
+    arch = config.get("arch") or (config.get("archs") or ["resnet18"])[0]
+    ips = img_per_s(arch)
+    n_train, n_valid = N_FERPLUS["train"], N_FERPLUS["valid"]
+    if config.get("data") == "sample":
+        n_train, n_valid = 200, 58
+    frac = config.get("labelled_fraction", 1.0)
+    train = config.get("train", {})
+    images = 0.0
+    if task in ("supervised", "expression_subclassifier", "frozen_baseline"):
+        per = FORWARD_SHARE + 0.1 if task == "frozen_baseline" else 1.0
+        images += _phase_images(train, int(n_train * frac), per) + _eval_images(train, n_valid)
+        if task == "frozen_baseline":
+            images += _phase_images(config["pretrain"], N_CKPLUS)
+    elif task == "cct":
+        k = config.get("networks", 3)
+        images += _phase_images(train, n_train, k) + _eval_images(train, n_valid) * k
+        if config.get("init") == "ckplus":
+            images += _phase_images(config["pretrain"], N_CKPLUS)
+    elif task == "mutexmatch":
+        mu = train.get("mu", 7)
+        images += _phase_images(train, n_train, 1 + 2 * mu) + _eval_images(train, n_valid)
+    elif task == "noise_aware":
+        images += _phase_images(train, n_train, 2) + _eval_images(train, n_valid)
+    elif task == "self_training":
+        n = N_CKPLUS * 0.8 if config.get("dataset") == "ckplus" else n_train
+        images += _phase_images(train, int(n), 1.0) + _eval_images(train, n_valid) * 2   # + the pool's scores
+    elif task == "ssl_temporal":
+        mu = train.get("mu", 7)
+        per = (1 + 2 * mu) * 2 + 2 if config.get("method") != "supervised" else 1.0   # teacher + student
+        images += _phase_images(train, int(n_train * frac), per) + _eval_images(train, n_valid)
+        if "temporal" in config:
+            images += n_train * FORWARD_SHARE + _phase_images(config["temporal"], 1, 0.05)
+    elif task == "au_temporal":
+        images += _phase_images(config["pretrain"], n_train) + 10 * _phase_images(config["au_model"], N_CKPLUS, 0.5)
+    elif task == "va_fusion":
+        for a in config["archs"]:
+            images += (_phase_images(config["pretrain"], n_train) + _eval_images(config["pretrain"], n_valid)) \
+                * ips / img_per_s(a)
+    else:
+        raise ValueError(f"estimate_minutes: no estimate for task {task!r}")
+    return SETUP_MINUTES + images / ips / 60
