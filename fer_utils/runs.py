@@ -31,9 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data.io import PACKAGE_DIR, PROJECT_DIR
+from .paths import PACKAGE_DIR, PROJECT_DIR, RESULTS_DIR, cache_dir
 
-RESULTS_DIR = PROJECT_DIR / "results"
 FILES = ("config.json", "metrics.json", "predictions.npz", "provenance.json")
 STORED_PROFILES = ("cpu", "gpu")   # profiles whose runs live under results/ (smoke runs: a cache folder)
 
@@ -66,7 +65,7 @@ def _imported_files(path: Path, package_dir: Path) -> set[Path]:
     follows ``losses/x.py`` if x is a submodule, else the submodule that ``losses/__init__.py`` takes x
     from (so a package's __init__ does not drag in every module it re-exports)."""
     tree = ast.parse(path.read_text())
-    here = list(path.relative_to(package_dir).parent.parts)
+    here = list(path.relative_to(package_dir).parent.parts) if path.is_relative_to(package_dir) else []
     found: set[Path] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -185,7 +184,7 @@ def default_results_dir(profile: str) -> Path:
     """results/ for the cpu and gpu profiles; a cache folder for smoke runs (never committed)."""
     if profile in STORED_PROFILES:
         return RESULTS_DIR
-    return Path(os.environ.get("FER_CACHE_DIR", Path.home() / ".cache" / "fer_utils")) / "runs"
+    return cache_dir() / "runs"
 
 
 def run_dir(config: dict, results_dir=None) -> Path:
@@ -265,7 +264,11 @@ def run_or_load(config: dict, results_dir=None, *, train: bool = True, progress:
     (work / "metrics.json").write_text(json.dumps({"final": out["final"], "best_epoch": out.get("best_epoch"),
                                                    "history": out.get("history", []), **histories}, indent=1))
     np.savez_compressed(work / "predictions.npz", **out["predictions"])
+    from .train import fast_precision
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     provenance = {"device": device_name(), "torch": torch.__version__, "python": platform.python_version(),
+                  "precision": fast_precision(dev), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                  "threads": torch.get_num_threads(),
                   "commit": git_commit(), "code_hash": task_code_hash(config["task"])[:16], "seed": config.get("seed"),
                   "profile": config.get("profile"), "wall_seconds": round(wall, 2),
                   "train_seconds": round(out.get("train_seconds", float("nan")), 2),

@@ -78,7 +78,7 @@ def test_smoke_runs_never_go_to_results(monkeypatch, tmp_path):
 def test_reproduce_lists_the_notebook_runs(capsys, tmp_path):
     assert reproduce(["notebooks/00_data.ipynb", "--profile", "gpu", "--dry-run", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "6 runs (gpu)" in out and out.count("missing") == 6
+    assert "6 runs (gpu): 0 stored, 0 stale, 6 missing" in out and out.count(": missing (est") == 6
     full = runs_for("00_data", "gpu")
     assert {c["seed"] for c in full} == {0, 1, 2} and all(c["data"] == "full" for c in full)
     assert all(c["arch"] == "resnet18" for c in full)

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..labels import FERPLUS_CLASSES, FERPLUS_VOTE_COLUMNS, majority_labels
 from .io import cached, csv_rows, dataset_dir, parse_int, read_images, resolve_root
+from .med_codec import read_pack
 from .record import DataError, FaceData, Skip
 
 FOLDERS = {"train": "FER2013Train", "valid": "FER2013Valid", "test": "FER2013Test"}
@@ -72,9 +73,8 @@ def load_ferplus(split: str, root=None, *, source: str = "auto", cache: bool = T
     if source == "packed" or (source == "auto" and not has_folders and pack is not None):
         if pack is None:
             raise DataError(f"{base}: no FER+ pack: expected {base / 'ferplus' / 'ferplus.pack'}")
-        from .pack import load_packed
         return cached({"dataset": "ferplus", "split": split, "form": "packed"}, [pack], [],
-                      lambda: load_packed(pack, split), cache)
+                      lambda: _record(*read_pack(pack, split), split, pack, []), cache)
     if source == "csv" or (source == "auto" and not has_folders):
         found = _find_csvs(base)
         if found is None:

@@ -12,11 +12,9 @@ from typing import Callable, Iterator
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ..paths import PACKAGE_DIR, PROJECT_DIR, SAMPLE_ROOT, cache_dir  # noqa: F401  (re-exported)
 from .record import DataError, FaceData, Skip, PER_SAMPLE
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
-PROJECT_DIR = PACKAGE_DIR.parent
-SAMPLE_ROOT = PACKAGE_DIR / "sample_data"
 CACHE_VERSION = 1
 
 
@@ -30,6 +28,8 @@ def resolve_root(root=None) -> tuple[Path, str]:
 
     Order: the ``root`` argument, then ``$FER_DATA_ROOT``, then ``../shared/data`` (beside the project),
     then the bundled sample (``fer_utils/sample_data``, a few hundred real images).
+    ``FER_DATA_ROOT=sample`` selects the bundled sample even where ../shared/data exists (how CI runs the
+    tests as a reader's fresh clone without the data would).
     Returns (path, origin) with origin one of "argument", "FER_DATA_ROOT", "shared", "sample".
     """
     if root is not None:
@@ -38,6 +38,8 @@ def resolve_root(root=None) -> tuple[Path, str]:
             raise DataError(f"data root {path} (the root argument) does not exist")
         return path, "argument"
     env = os.environ.get("FER_DATA_ROOT")
+    if env == "sample":
+        return SAMPLE_ROOT, "sample"
     if env:
         path = Path(env).expanduser()
         if not path.exists():
@@ -131,10 +133,6 @@ def parse_float(text: str, path: Path, line: int, what: str) -> float:
 
 
 # --------------------------------------------------------------------------- on-disk cache
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("FER_CACHE_DIR", Path.home() / ".cache" / "fer_utils"))
-
 
 def source_signature(files: list[Path], folders: list[Path]) -> str:
     """A digest of the source: each file's path, size and mtime, and every entry of each folder.
