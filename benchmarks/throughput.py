@@ -1,14 +1,18 @@
 """Training throughput: the book's engine against a plain torchvision DataLoader + PIL pipeline.
 
-Same model (the book's ResNet-18 for 48x48 faces), same data (FER+ train), same optimiser, same device,
-in one run. The engine keeps the data on the GPU as uint8, augments batch-wise there, and trains in
-bf16 with channels_last and torch.compile; the plain pipeline decodes PIL images in DataLoader workers,
-applies torchvision transforms and trains in fp32, as a typical FER repository does.
+Same model, same data (FER+ train), same optimiser, same device and threads, in one run. The engine keeps
+the data on the device as uint8, gathers batches by index (no DataLoader), augments batch-wise there, and
+trains in bf16 with channels_last where the device supports it (CUDA; CPUs with AVX512-BF16/AMX), with
+torch.compile on CUDA only (on CPU it was slower than eager for these models); the plain pipeline decodes
+PIL images in DataLoader workers, applies torchvision transforms and trains in fp32, as a typical FER
+repository does.
 
-    python benchmarks/throughput.py                    # on the GPU: writes results/benchmarks/throughput.json
-    python benchmarks/throughput.py --smoke --out /tmp/t.json   # a few steps on the CPU, to check it runs
+    python benchmarks/throughput.py --device cpu       # the cpu profile's backbone on this machine's cores:
+                                                       # writes results/benchmarks/throughput-cpu.json
+    python benchmarks/throughput.py                    # on a GPU: ResNet-18, results/benchmarks/throughput.json
+    python benchmarks/throughput.py --smoke --device cpu --out /tmp/t.json   # a few steps, to check it runs
 
-Target on the H100: the engine at least 5x the plain pipeline.
+Targets: on the 2-core CPU the engine at least 2.5x the plain pipeline; on an H100 at least 5x.
 """
 from __future__ import annotations
 
@@ -27,8 +31,8 @@ from fer_utils.data import load_ferplus
 from fer_utils.data.io import SAMPLE_ROOT
 from fer_utils.losses import supervised_ce
 from fer_utils.models import build_model
-from fer_utils.runs import RESULTS_DIR, code_hash, device_name, git_commit
-from fer_utils.train import DeviceData, TrainConfig, fit, seed_everything
+from fer_utils.runs import RESULTS_DIR, device_name, git_commit, task_code_hash
+from fer_utils.train import DeviceData, TrainConfig, fast_precision, fit, seed_everything
 
 
 class PILFaces(torch.utils.data.Dataset):
@@ -47,10 +51,10 @@ class PILFaces(torch.utils.data.Dataset):
         return self.transform(Image.fromarray(self.images[i])), int(self.labels[i])
 
 
-def plain_pipeline(images, labels, device, batch_size, steps, warmup, workers) -> float:
+def plain_pipeline(images, labels, device, batch_size, steps, warmup, workers, arch) -> float:
     """Images/s of a plain fp32 training loop fed by a DataLoader with PIL transforms."""
     seed_everything(0)
-    model = build_model("resnet18", 8, dropout=0.5).to(device)
+    model = build_model(arch, 8, dropout=0.5).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=5e-4, weight_decay=1e-4)
     loader = torch.utils.data.DataLoader(PILFaces(images, labels), batch_size=batch_size, shuffle=True,
                                          drop_last=True, num_workers=workers, pin_memory=device.type == "cuda",
@@ -75,12 +79,12 @@ def plain_pipeline(images, labels, device, batch_size, steps, warmup, workers) -
     return steps * batch_size / (time.perf_counter() - t0)
 
 
-def engine(train, device, batch_size, epochs, compile_model, steps_per_epoch=None) -> dict:
+def engine(train, device, batch_size, epochs, compile_model, arch, steps_per_epoch=None) -> dict:
     """Images/s of fer_utils.train.fit (last epoch, so compilation is excluded) and its epoch time."""
     seed_everything(0)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=5e-4, compile=compile_model, device=str(device),
                       steps_per_epoch=steps_per_epoch)
-    result = fit(build_model("resnet18", 8, dropout=0.5), DeviceData.from_record(train, device), None,
+    result = fit(build_model(arch, 8, dropout=0.5), DeviceData.from_record(train, device), None,
                  supervised_ce, cfg, num_classes=8, progress=False)
     last = result.history[-1]
     return {"img_per_s": last["images_per_s"], "epoch_seconds": last["epoch_seconds"],
@@ -90,35 +94,51 @@ def engine(train, device, batch_size, epochs, compile_model, steps_per_epoch=Non
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="bundled sample, a few steps (CPU check)")
-    ap.add_argument("--batch-size", type=int, default=256)
-    ap.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1))
+    ap.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    ap.add_argument("--arch", help="default: resnet18_w16_s2 on the CPU, resnet18 on CUDA")
+    ap.add_argument("--batch-size", type=int, help="default: 128 on the CPU, 256 on CUDA")
+    ap.add_argument("--workers", type=int, help="DataLoader workers (default: the cores, at most 8)")
     ap.add_argument("--no-compile", action="store_true")
-    ap.add_argument("--out", default=str(RESULTS_DIR / "benchmarks" / "throughput.json"))
+    ap.add_argument("--out")
     args = ap.parse_args(argv)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
+    cpu = device.type == "cpu"
+    from fer_utils.experiments import CPU_ARCH
+    arch = args.arch or (CPU_ARCH if cpu else "resnet18")
+    workers = args.workers or min(8, os.cpu_count() or 1)
+    out_default = RESULTS_DIR / "benchmarks" / ("throughput-cpu.json" if cpu else "throughput.json")
     if args.smoke:
         train = load_ferplus("train", SAMPLE_ROOT)
         batch, epochs, steps, warmup, spe = 16, 2, 3, 1, 3
+    elif cpu:   # two short epochs of 60 steps for the engine; 60 timed steps of the plain loop
+        train = load_ferplus("train")
+        batch, epochs, steps, warmup, spe = args.batch_size or 128, 2, 60, 5, 60
     else:
         train = load_ferplus("train")
-        batch, epochs, steps, warmup, spe = args.batch_size, 3, 200, 20, None
+        batch, epochs, steps, warmup, spe = args.batch_size or 256, 3, 200, 20, None
     train = train.subset(train.labels >= 0)
     torch.backends.cudnn.benchmark = True
     eng = engine(train, device, batch, epochs, compile_model=not args.no_compile and device.type == "cuda",
-                 steps_per_epoch=spe)
-    plain = plain_pipeline(train.images, train.labels, device, batch, steps, warmup, args.workers)
-    record = {"device": device_name(), "torch": torch.__version__, "commit": git_commit(),
-              "code_hash": code_hash()[:16], "smoke": args.smoke, "n_train": len(train), "batch_size": batch,
+                 arch=arch, steps_per_epoch=spe)
+    plain = plain_pipeline(train.images, train.labels, device, batch, steps, warmup, workers, arch)
+    record = {"device": device_name(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+              "threads": torch.get_num_threads(), "precision": fast_precision(device),
+              "torch": torch.__version__, "commit": git_commit(), "arch": arch,
+              "code_hash": task_code_hash("supervised")[:16], "smoke": args.smoke, "n_train": len(train),
+              "batch_size": batch,
               "engine_img_per_s": round(eng["img_per_s"], 1), "plain_img_per_s": round(plain, 1),
               "ratio": round(eng["img_per_s"] / plain, 2), "engine_epoch_seconds": round(eng["epoch_seconds"], 2),
+              "epoch_s": round(len(train) / eng["img_per_s"], 2),
               "engine_first_epoch_seconds": round(eng["first_epoch_seconds"], 2),
-              "plain_epoch_seconds": round(len(train) / plain, 2), "plain_workers": args.workers,
-              "engine": "uint8 on device, batch-wise GPU augmentation, bf16 autocast, channels_last, torch.compile",
-              "plain": "DataLoader + PIL + torchvision transforms, fp32"}
+              "plain_epoch_seconds": round(len(train) / plain, 2), "plain_workers": workers,
+              "engine": ("uint8 on the device, batches by index, batch-wise augmentation, "
+                         f"{fast_precision(device)}{' autocast + channels_last' if fast_precision(device) == 'bf16' else ''}"
+                         f"{', torch.compile' if device.type == 'cuda' and not args.no_compile else ''}"),
+              "plain": f"DataLoader ({workers} workers) + PIL + torchvision transforms, fp32"}
     print(json.dumps(record, indent=1))
     print(f"engine {record['engine_img_per_s']:.0f} img/s vs plain {record['plain_img_per_s']:.0f} img/s: "
           f"{record['ratio']:.1f}x (epoch {record['engine_epoch_seconds']:.1f} s vs {record['plain_epoch_seconds']:.1f} s)")
-    out = Path(args.out)
+    out = Path(args.out or out_default)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1) + "\n")
 

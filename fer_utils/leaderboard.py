@@ -114,7 +114,7 @@ def leaderboard(groups) -> pd.DataFrame:
             f1, acc = [x["macro_f1"] for x in s], [x["accuracy"] for x in s]
             rows.append({"method": method, "paper": paper, "chapter": chapter, "training labels": LABELS[labels],
                          "macro F1": mean_std(f1) if s else "pending", "accuracy": mean_std(acc) if s else "pending",
-                         "seeds": len(s), "GPU s / seed": round(float(np.mean([x["train_seconds"] for x in s])), 1) if s else np.nan,
+                         "seeds": len(s), "train s / seed": round(float(np.mean([x["train_seconds"] for x in s])), 1) if s else np.nan,
                          "images/s": round(float(np.mean([x["images_per_s"] for x in s])), 1) if s else np.nan,
                          "device": s[0]["device"] if s else "—",
                          "macro_f1_mean": float(np.mean(f1)) if s else np.nan,

@@ -227,3 +227,19 @@ def va_plane(panels: dict[str, tuple[np.ndarray, np.ndarray]], anchors: np.ndarr
         ax.set(xlim=(-1, 1), ylim=(-1, 1), xlabel="valence", ylabel="arousal", title=title)
     fig.tight_layout()
     return fig
+
+
+def accuracy_vs_minutes(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str, ylabel: str = "accuracy",
+                        target: float | None = None, figsize=(7, 3.4)):
+    """Time to accuracy: one curve per label of (cumulative training minutes, score); ``target`` a dotted line."""
+    fig, ax = plt.subplots(figsize=figsize)
+    for label, (minutes, score) in curves.items():
+        ax.plot(minutes, score, marker=".", label=label)
+    if target is not None:
+        ax.axhline(target, color="grey", linestyle=":", linewidth=1, label=f"target {target:g}")
+    ax.set_xlabel("training minutes (2 CPU cores)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

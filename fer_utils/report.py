@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .paths import RESULTS_DIR
 from .runs import CacheMiss, Run, mean_std, run_or_load
 
 METRICS = (("macro_f1", "F1"), ("accuracy", "Acc"), ("abaw_overall", "Overall"))
@@ -72,3 +73,28 @@ class Text(str):
 
     def __repr__(self) -> str:
         return str(self)
+
+
+def chapter_status(notebook: str, profile: str, train: bool = False) -> tuple[list[Run], str]:
+    """The stored runs of a chapter (through the run registry, ``experiments.chapter_runs``) and a Markdown
+    line saying how many are stored, stale (stored under older code: never shown) and missing, with the
+    command that trains them. With ``train`` (the smoke profile in CI) missing runs are trained first."""
+    from .budget import estimate_minutes
+    from .experiments import chapter_runs
+    rows = chapter_runs(notebook, profile, train=train)
+    runs = [run for _, _, run in rows if run is not None]
+    counts = {k: sum(st == k for _, st, run in rows if run is None) for k in ("stale", "missing")}
+    todo = sum(estimate_minutes(c) for c, _, run in rows if run is None)
+    text = f"**{len(runs)} of {len(rows)} {profile}-profile runs are stored.**"
+    if counts["stale"] or counts["missing"]:
+        text += (f" {counts['stale']} stale (stored under older code, not shown) and {counts['missing']} missing, "
+                 f"about {todo:.0f} CPU minutes: train them with `python -m fer_utils.reproduce "
+                 f"notebooks/{notebook}.ipynb --profile {profile}`; the tables say *pending* until then.")
+    return runs, text
+
+
+def benchmark(name: str) -> dict | None:
+    """A committed benchmark record, results/benchmarks/<name>.json (None if it was never run)."""
+    import json
+    path = RESULTS_DIR / "benchmarks" / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None

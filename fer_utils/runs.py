@@ -180,6 +180,49 @@ def run_key(config: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
+# keys every run config carries, read by the run cache and the notebooks rather than by the task
+COMMON_KEYS = frozenset({"task", "notebook", "name", "profile", "seed"})
+
+
+def task_config_keys(task: str) -> frozenset[str]:
+    """The top-level config keys a task reads: every ``config["key"]`` and ``config.get("key")`` in the code it
+    executes (``task_files``), plus COMMON_KEYS. Found from the code itself, so it cannot drift from it."""
+    keys = set(COMMON_KEYS)
+    for path in task_files(task):
+        for node in ast.walk(ast.parse(path.read_text())):
+            target = key = None
+            if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+                target, key = node.value, node.slice.value
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+                  and node.args and isinstance(node.args[0], ast.Constant)):
+                target, key = node.func.value, node.args[0].value
+            if isinstance(target, ast.Name) and target.id == "config" and isinstance(key, str):
+                keys.add(key)
+    return frozenset(keys)
+
+
+def check_config(config: dict) -> None:
+    """Refuse a config with a key its task never reads (a misspelt knob would otherwise silently fall back to
+    its default), or a training block (``train``, ``pretrain``) with a key TrainConfig does not have."""
+    import dataclasses
+
+    from .train import TrainConfig
+    where = f"{config.get('notebook', '?')}/{config.get('name', '?')}"
+    if "task" not in config:
+        raise ValueError(f"run config {where}: no 'task' key")
+    allowed = task_config_keys(config["task"])
+    unknown = sorted(set(config) - allowed)
+    if unknown:
+        raise ValueError(f"run config {where}: unknown key(s) {', '.join(map(repr, unknown))} for task "
+                         f"{config['task']!r}; allowed: {', '.join(sorted(allowed))}")
+    fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"seed", "device"}
+    for block in ("train", "pretrain"):
+        bad = sorted(set(config.get(block) or {}) - fields)
+        if bad:
+            raise ValueError(f"run config {where}: unknown key(s) {', '.join(map(repr, bad))} in {block!r}; "
+                             f"TrainConfig has: {', '.join(sorted(fields))}")
+
+
 def default_results_dir(profile: str) -> Path:
     """results/ for the cpu and gpu profiles; a cache folder for smoke runs (never committed)."""
     if profile in STORED_PROFILES:
@@ -244,6 +287,7 @@ def run_or_load(config: dict, results_dir=None, *, train: bool = True, progress:
     config: a JSON-able dict with at least "task" (a name in fer_utils.tasks.TASKS), "notebook", "name",
     "profile" and "seed". Raises CacheMiss when nothing is stored and ``train`` is False.
     """
+    check_config(config)
     target = run_dir(config, results_dir)
     if all((target / f).is_file() for f in FILES):
         return load_run(target)

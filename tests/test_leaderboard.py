@@ -52,7 +52,7 @@ def results(tmp_path, monkeypatch):
     monkeypatch.setattr(R, "RESULTS_DIR", tmp_path)
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 8, 40)
-    configs = {(c["notebook"], c["name"], c["seed"]): c for nb in LB.CHAPTERS for c in runs_for(nb, "full")}
+    configs = {(c["notebook"], c["name"], c["seed"]): c for nb in LB.CHAPTERS for c in runs_for(nb, "gpu")}
     wanted = [("00_data", "resnet18-single_annotator", s) for s in (0, 1, 2)] + \
              [("02_cct", "cct-majority", s) for s in (0, 1)] + \
              [("05_abaw5_multitask", f"{a}-majority", s) for a in SUBCLASSIFIERS for s in (0, 1, 2)] + \
@@ -64,7 +64,7 @@ def results(tmp_path, monkeypatch):
 
 def test_every_leaderboard_number_is_recomputed_from_the_files(results):
     root, configs = results
-    groups, _ = LB.load_all("full")
+    groups, _ = LB.load_all("gpu")
     table = LB.leaderboard(groups).set_index(["method", "training labels"])
     files = lambda nb, name, seeds: [R.run_dir(configs[(nb, name, s)]) for s in seeds]
 
@@ -74,7 +74,7 @@ def test_every_leaderboard_number_is_recomputed_from_the_files(results):
     row = table.loc[("fully supervised ResNet-18", "single-annotator labels")]
     f1 = [final(f, "macro_f1") for f in files("00_data", "resnet18-single_annotator", (0, 1, 2))]
     assert row["seeds"] == 3 and row["macro F1"] == f"{np.mean(f1):.3f} ± {np.std(f1, ddof=1):.3f}"
-    assert row["macro_f1_mean"] == pytest.approx(np.mean(f1)) and row["GPU s / seed"] == pytest.approx(11.0)
+    assert row["macro_f1_mean"] == pytest.approx(np.mean(f1)) and row["train s / seed"] == pytest.approx(11.0)
     row = table.loc[("CCT (three networks, consensus)", "majority labels")]
     acc = [final(f, "accuracy") for f in files("02_cct", "cct-majority", (0, 1))]
     assert row["seeds"] == 2 and row["accuracy_mean"] == pytest.approx(np.mean(acc))
@@ -93,7 +93,7 @@ def test_every_leaderboard_number_is_recomputed_from_the_files(results):
 
 def test_committed_results_agree_with_the_leaderboard():
     """The same recomputation on the committed results/ (rows without runs are 'pending')."""
-    groups, _ = LB.load_all("full")
+    groups, _ = LB.load_all("gpu")
     table = LB.leaderboard(groups)
     for _, row in table.iterrows():
         ref = LB.METHODS[row["method"]][2][{v: k for k, v in LB.LABELS.items()}[row["training labels"]]]

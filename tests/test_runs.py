@@ -169,3 +169,76 @@ def test_abaw5_multitask_chapter_runs_tables_2_and_3():
     assert {c["seed"] for c in va} == {0, 1, 2} and all(c["archs"] == list(VA_BACKBONES) for c in va)
     assert all(c["heads"]["lr"] == 1e-4 and c["heads"]["batch_size"] >= 256 and c["va_source"] == "ferplus_votes"
                for c in va)
+
+
+def test_a_misspelt_config_key_fails_naming_the_key_and_the_allowed_ones():
+    config = dict(runs_for("00_data", "cpu")[0])
+    R.check_config(config)
+    config["drop_out"] = 0.3
+    with pytest.raises(ValueError, match=r"unknown key\(s\) 'drop_out' for task 'supervised'; allowed: .*dropout"):
+        R.check_config(config)
+    with pytest.raises(ValueError, match=r"'lr_max' in 'train'; TrainConfig has: .*lr"):
+        R.check_config({**runs_for("00_data", "cpu")[0], "train": {"epochs": 1, "lr_max": 1.0}})
+    with pytest.raises(ValueError, match="drop_out"):
+        R.run_or_load(config, train=False)   # before any lookup or training
+
+
+def test_every_run_list_passes_the_config_check():
+    from fer_utils.experiments import NOTEBOOKS, PROFILES
+    for nb in NOTEBOOKS:
+        for profile in PROFILES:
+            for c in runs_for(nb, profile):
+                R.check_config(c)
+
+
+def test_runs_are_found_by_name_and_an_unknown_name_is_an_error():
+    from fer_utils.experiments import run_config
+    assert [c["seed"] for c in run_config("00_data", "resnet18-majority", "cpu")] == [0, 1, 2]
+    assert run_config("02_cct", "cct-single_annotator", "gpu", seed=1)[0]["seed"] == 1
+    with pytest.raises(KeyError, match="no run 'resnet18-majorty' in 00_data .*resnet18-majority"):
+        run_config("00_data", "resnet18-majorty", "cpu")
+    with pytest.raises(KeyError, match="no seed 7"):
+        run_config("00_data", "resnet18-majority", "cpu", seed=7)
+
+
+def test_status_tells_stored_from_stale_from_missing(tmp_path, toy_task, monkeypatch):
+    from fer_utils.experiments import run_status
+    c = config()
+    assert run_status(c, tmp_path) == "missing"
+    R.run_or_load(c, tmp_path)
+    assert run_status(c, tmp_path) == "stored"
+    monkeypatch.setattr(R, "task_code_hash", lambda task: "edited code")
+    assert run_status(c, tmp_path) == "stale"          # same config, older code: trains again
+    assert run_status(config(lr=0.5), tmp_path) == "missing"
+
+
+def test_shard_takes_every_nth_run_and_the_shards_cover_the_list():
+    from fer_utils.reproduce import shard
+    items = list(range(7))
+    parts = [shard(items, f"{k}/3") for k in (1, 2, 3)]
+    assert parts == [[0, 3, 6], [1, 4], [2, 5]] and sorted(sum(parts, [])) == items
+    assert shard(items, None) == items
+    for bad in ("0/3", "4/3", "x"):
+        with pytest.raises(SystemExit):
+            shard(items, bad)
+
+
+def test_reproduce_exit_status_says_whether_every_run_finished(tmp_path, monkeypatch, capsys):
+    import fer_utils.reproduce as P
+
+    def broken(config, work_dir, progress=True):
+        raise RuntimeError("boom")
+    monkeypatch.setitem(tasks.TASKS, "supervised", broken)
+    monkeypatch.setattr(R, "task_code_hash", lambda task: "x")
+    assert P.main(["00_data", "--profile", "smoke", "--out", str(tmp_path), "--quiet", "--only", "majority"]) == 1
+    assert "FAILED: resnet18-majority seed 0" in capsys.readouterr().out
+
+
+def test_dry_run_estimates_fit_the_cpu_budgets(capsys):
+    from fer_utils.budget import estimate_minutes
+    for nb in ("00_data",):
+        configs = runs_for(nb, "cpu")
+        assert all(0 < estimate_minutes(c) <= 15 for c in configs)
+        assert sum(estimate_minutes(c) for c in configs) <= 120
+    assert reproduce(["00_data", "--profile", "cpu", "--dry-run", "--out", "/nonexistent-results"]) == 0
+    assert "est 5." in capsys.readouterr().out
