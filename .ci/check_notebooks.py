@@ -32,7 +32,9 @@ def between(lo, hi):
 EXPECT = {
     "00_data": {"n_train": 200, "n_valid": 58, "n_test": 58, "n_unlabelled_train": 8, "n_ckplus": 42,
                 "single_annotator_noise": between(0.05, 0.6), "plurality_disagreement": between(0.05, 0.6),
-                "baseline_majority_f1": between(0.0, 1.0), "baseline_single_annotator_f1": between(0.0, 1.0)},
+                "baseline_majority_f1": between(0.0, 1.0), "baseline_single_annotator_f1": between(0.0, 1.0),
+                "baseline_majority_acc": between(0.0, 1.0), "cpu_backbone_img_per_s": between(300, 5000),
+                "baseline_time_to_accuracy": lambda v: "test accuracy in" in v},
     "01_abaw5_expression": {"abaw5_pool_10pct": between(150, 200), "abaw5_dat_example": 0.5209,
                             "abaw5_runs_stored": 8, "abaw5_resnet18_f1": between(0.0, 1.0),
                             "abaw5_noise_aware_f1": between(0.0, 1.0), "abaw5_mutexmatch_f1": between(0.0, 1.0),

@@ -4,8 +4,8 @@ An estimate counts the images each training phase pushes through a network (forw
 by the backbone's measured training throughput on the book's 2-core CPU, and adds evaluation (forward only,
 about a third of a training step per image). The throughputs come from ``benchmarks/backbone_sweep.py``
 (bf16 autocast + channels_last, batch 128, 2 threads); an architecture not measured counts as the
-full-width ResNet-18. Estimates are planning figures, checked against the stored runs' measured minutes
-(``provenance.json``) in chapter 6.
+full-width ResNet-18. Estimates are planning figures; chapter 0 sets them beside its runs' measured minutes
+(``provenance.json``).
 """
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ def estimate_minutes(config: dict) -> float:
     n_train, n_valid = N_FERPLUS["train"], N_FERPLUS["valid"]
     if config.get("data") == "sample":
         n_train, n_valid = 200, 58
+    if config.get("dataset") == "ckplus":   # a CK+ fold: its own small validation split
+        n_valid = N_CKPLUS // 10
     frac = config.get("labelled_fraction", 1.0)
     train = config.get("train", {})
     images = 0.0

@@ -129,11 +129,11 @@ def abaw5_recipes(profile: str) -> dict:
                 "mutexmatch": {**tiny, "mu": 2}, "noise_aware": {**tiny, "lr": 1e-4}}
     if profile == "cpu":
         return {"data": "full", "seeds": [0, 1, 2],
-                "frozen": {"epochs": 6, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4},
+                "frozen": {"epochs": 5, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4},
                 "pretrain": {"epochs": 30, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4},
-                "mutexmatch": {"epochs": 8, "batch_size": 64, "mu": 3, "steps_per_epoch": 100, "lr": 5e-4,
+                "mutexmatch": {"epochs": 6, "batch_size": 64, "mu": 3, "steps_per_epoch": 100, "lr": 5e-4,
                                "weight_decay": 1e-4},
-                "noise_aware": {"epochs": 6, "batch_size": 128, "lr": 1e-4, "weight_decay": 1e-4}}
+                "noise_aware": {"epochs": 4, "batch_size": 128, "lr": 1e-4, "weight_decay": 1e-4}}
     return {"data": "full", "seeds": [0, 1, 2],
             "frozen": {"epochs": 20, "batch_size": 256, "lr": 1e-3, "weight_decay": 1e-4, "compile": True},
             "pretrain": {"epochs": 40, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4, "compile": True},
@@ -197,9 +197,9 @@ def self_training_recipes(profile: str) -> dict:
                 "schedule": "none"}
         return {"data": "sample", "seeds": [0], "folds": [0], "ferplus": tiny, "ckplus": tiny,
                 "method": {**method, "tau": 0.2, "replace": 0.1, "window": 1}, "init_epochs": 1}
-    if profile == "cpu":  # a third of the gpu epochs: about 3 CPU minutes a FER+ run, seconds a CK+ fold
-        return {"data": "full", "seeds": [0, 1, 2], "folds": list(range(10)), "method": method, "init_epochs": 5,
-                "ferplus": {"epochs": 10, "batch_size": 128, "lr": 5e-4, "weight_decay": 1e-4, "schedule": "none"},
+    if profile == "cpu":  # a fifth of the gpu epochs: about 3 CPU minutes a FER+ run, under a minute a CK+ fold
+        return {"data": "full", "seeds": [0, 1, 2], "folds": list(range(10)), "method": method, "init_epochs": 3,
+                "ferplus": {"epochs": 6, "batch_size": 128, "lr": 5e-4, "weight_decay": 1e-4, "schedule": "none"},
                 "ckplus": {"epochs": 30, "batch_size": 32, "lr": 5e-4, "weight_decay": 1e-4, "schedule": "none"}}
     return {"data": "full", "seeds": [0, 1, 2], "folds": list(range(10)), "method": method, "init_epochs": 15,
             "ferplus": {"epochs": 30, "batch_size": 128, "lr": 5e-4, "weight_decay": 1e-4, "schedule": "none",
@@ -346,10 +346,10 @@ def abaw5_multitask_recipe(profile: str) -> dict:
         return {"data": "sample", "seeds": [0], "expression": tiny, "pretrain": tiny,
                 "au_model": {"epochs": 2, "batch_size": 4, "lr": 1e-3},
                 "va_heads": {"epochs": 2, "batch_size": 64, "lr": 1e-4, "hidden": 256, "dropout": 0.1}}
-    if profile == "cpu":  # 3 epochs per member (members differ 10x in speed: the sweep), heads as on the gpu
-        return {"data": "full", "seeds": [0, 1, 2],
-                "expression": {"epochs": 3, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4},
-                "pretrain": {"epochs": 3, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4},
+    if profile == "cpu":  # 2 epochs per member (members differ 10x in speed: the sweep), heads as on the gpu
+        return {"data": "full", "seeds": [0, 1, 2], "va_seeds": [0],
+                "expression": {"epochs": 2, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4},
+                "pretrain": {"epochs": 2, "batch_size": 128, "steps_per_epoch": 160, "lr": 1e-3, "weight_decay": 1e-4},
                 "au_model": {"epochs": 60, "batch_size": 16, "lr": 1e-3},
                 "va_heads": {"epochs": 50, "batch_size": 256, "lr": 1e-4, "hidden": 256, "dropout": 0.1}}
     return {"data": "full", "seeds": [0, 1, 2],
@@ -390,10 +390,11 @@ def abaw5_multitask_chapter(profile: str) -> list[dict]:
              sub("resnet18-no-other", seed, "resnet18", scheme="no_other")]
     runs += [cfg("au_temporal", f"au-{arch}", seed, arch=member_arch(arch, profile), pretrain=dict(r["pretrain"]),
                  au_model=dict(r["au_model"]), alpha=0.75, gamma=2.0, folds=10,
-                 au_width=512 if arch == "resnet50" else None) for arch in AU_BACKBONES]
+                 au_width=512 if arch == "resnet50" else None)
+             for arch in AU_BACKBONES if profile == "gpu" or arch != "regnet_y_800mf"]  # cpu: one RegNet (B-004)
     runs += [cfg("va_fusion", "va-fusion", seed, archs=[member_arch(a, profile) for a in VA_BACKBONES],
                  pretrain=dict(r["pretrain"]),
-                 heads=dict(r["va_heads"]), va_source="ferplus_votes") for seed in r["seeds"]]
+                 heads=dict(r["va_heads"]), va_source="ferplus_votes") for seed in r.get("va_seeds", r["seeds"])]
     return runs
 
 
@@ -411,7 +412,7 @@ def leaderboard_chapter(profile: str) -> list[dict]:
                   "labelled_fraction": 1.0, "seed": seed} for seed in seeds]
     runs += [{**st["ferplus-pool-st_sw"], "notebook": "06_leaderboard", "name": "ferplus-pool-majority-st_sw",
               "labels": "majority", "seed": seed, "save_train_weights": False} for seed in seeds]
-    if profile != "smoke":
+    if profile == "gpu":  # the cpu profile's ensemble on single-annotator labels keeps its chapter's one seed
         subs = [c for c in abaw5_multitask_chapter(profile) if c["name"].endswith("-single_annotator")]
         runs += [{**c, "notebook": "06_leaderboard", "seed": seed} for c in subs for seed in (1, 2)]
     return runs
@@ -463,12 +464,14 @@ def run_status(config: dict, results_dir=None) -> str:
     return "missing"
 
 
-def chapter_runs(notebook: str, profile: str, results_dir=None, train: bool = False, progress: bool = False):
+def chapter_runs(notebook: str, profile: str, results_dir=None, train: bool = False, progress: bool = False,
+                 configs=None):
     """Every run of a notebook with its status, through the run cache: a list of (config, status, Run or
-    None). With ``train`` the missing and stale runs are trained first (the smoke profile's notebooks)."""
+    None). With ``train`` the missing and stale runs are trained first (the smoke profile's notebooks).
+    ``configs`` replaces the notebook's run list (a chapter parameter that changes its runs)."""
     from .runs import CacheMiss, run_or_load
     out = []
-    for config in runs_for(notebook, profile):
+    for config in runs_for(notebook, profile) if configs is None else configs:
         status = run_status(config, results_dir)
         run = None
         if status == "stored" or train:

@@ -75,13 +75,14 @@ class Text(str):
         return str(self)
 
 
-def chapter_status(notebook: str, profile: str, train: bool = False) -> tuple[list[Run], str]:
+def chapter_status(notebook: str, profile: str, train: bool = False, configs=None) -> tuple[list[Run], str]:
     """The stored runs of a chapter (through the run registry, ``experiments.chapter_runs``) and a Markdown
     line saying how many are stored, stale (stored under older code: never shown) and missing, with the
-    command that trains them. With ``train`` (the smoke profile in CI) missing runs are trained first."""
+    command that trains them. With ``train`` (the smoke profile in CI) missing runs are trained first.
+    ``configs``: the chapter's run list changed by a parameter (e.g. chapter 3 on Aff-Wild2)."""
     from .budget import estimate_minutes
     from .experiments import chapter_runs
-    rows = chapter_runs(notebook, profile, train=train)
+    rows = chapter_runs(notebook, profile, train=train, configs=configs)
     runs = [run for _, _, run in rows if run is not None]
     counts = {k: sum(st == k for _, st, run in rows if run is None) for k in ("stale", "missing")}
     todo = sum(estimate_minutes(c) for c, _, run in rows if run is None)
@@ -98,3 +99,17 @@ def benchmark(name: str) -> dict | None:
     import json
     path = RESULTS_DIR / "benchmarks" / f"{name}.json"
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def status_table(profile: str, notebooks=None) -> pd.DataFrame:
+    """Per chapter: runs stored, stale (stored under older code) and missing, and the estimated CPU minutes
+    still to train, for a profile (chapter 6's run-status table; ``reproduce --status`` prints the same)."""
+    from .budget import estimate_minutes
+    from .experiments import NOTEBOOKS, run_status, runs_for
+    rows = {}
+    for nb in notebooks or NOTEBOOKS:
+        configs = runs_for(nb, profile)
+        status = [run_status(c) for c in configs]
+        rows[nb] = {k: status.count(k) for k in ("stored", "stale", "missing")}
+        rows[nb]["CPU min to train"] = round(sum(estimate_minutes(c) for c, st in zip(configs, status) if st != "stored"))
+    return pd.DataFrame(rows).T

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .budget import estimate_minutes
 from .experiments import PROFILES, run_status, runs_for
-from .runs import aggregate, default_results_dir, run_or_load
+from .runs import aggregate, check_config, default_results_dir, run_dir, run_or_load
 
 SCORES = (("macro_f1", "macro F1"), ("accuracy", "acc"), ("mean_au_f1", "mean AU F1"),
           ("ccc_valence", "CCC valence"), ("ccc_arousal", "CCC arousal"))
@@ -54,13 +54,15 @@ def main(argv=None) -> int:
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)
     out = Path(args.out) if args.out else default_results_dir(args.profile)
-    failed, book_minutes = 0, 0.0
+    failed, unique = 0, {}   # run folder -> estimated minutes (a run two chapters list counts once in the total)
     for nb in args.notebooks:
         configs = shard([c for c in runs_for(nb, args.profile) if not args.only or args.only in c["name"]], args.shard)
+        for c in configs:
+            check_config(c)
         status = [run_status(c, out) for c in configs]
         est = [estimate_minutes(c) for c in configs]
         todo = sum(m for m, s in zip(est, status) if s != "stored")
-        book_minutes += sum(est)
+        unique.update({run_dir(c, out).name: m for c, m in zip(configs, est)})
         counts = {k: status.count(k) for k in ("stored", "stale", "missing")}
         name = Path(nb).name.removesuffix(".ipynb")
         print(f"{name}: {len(configs)} runs ({args.profile}): {counts['stored']} stored, {counts['stale']} stale, "
@@ -95,7 +97,8 @@ def main(argv=None) -> int:
             table.to_csv(out / name / "summary.csv")
             print(table.to_string(), flush=True)
     if len(args.notebooks) > 1:
-        print(f"total: estimated {_minutes(book_minutes)} of CPU time for {len(args.notebooks)} notebooks", flush=True)
+        print(f"total: {len(unique)} distinct runs, estimated {_minutes(sum(unique.values()))} of CPU time for "
+              f"{len(args.notebooks)} notebooks", flush=True)
     if args.dry_run or args.status:
         return 0
     return 1 if failed else 0

@@ -84,14 +84,35 @@ def test_plain_batches_are_permutations():
     assert len(set(b[:3].flatten().tolist())) == 96  # one pass without repeats
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+# every concrete architecture, and the cpu profile's compact networks (ARCHS also lists the name patterns)
+CPU_ARCHS = ("resnet18_w16_s2", "resnet18_w32_s2", "regnet_y_400mf_s2", "mobilenet_v2_s2", "efficientnet_b0_s2",
+             "densenet_k12_s2")
+
+
+@pytest.mark.parametrize("arch", [a for a in ARCHS if "{" not in a and "<" not in a] + list(CPU_ARCHS))
 def test_models_give_logits_features_and_maps(arch):
     model = build_model(arch, num_classes=8).eval()
     with torch.no_grad():
         logits, features, maps = model(torch.randn(2, 1, 48, 48), return_features=True)
     assert logits.shape == (2, 8) and features.shape == (2, model.feature_dim)
-    assert maps.shape[:2] == (2, model.feature_dim) and maps.shape[2] >= 3
+    assert maps.shape[:2] == (2, model.feature_dim) and maps.shape[2] >= (2 if arch.endswith("_s2") else 3)
     assert torch.allclose(features, maps.mean(dim=(2, 3)))
+
+
+def test_compact_resnet18_keeps_the_layout_at_a_quarter_width():
+    model = build_model("resnet18_w16_s2", 8)
+    stem = model.backbone[0]
+    assert stem.kernel_size == (3, 3) and stem.stride == (2, 2) and stem.out_channels == 16
+    blocks = [m for m in model.backbone if m.__class__.__name__ == "BasicBlock"]
+    assert [b.conv2.out_channels for b in blocks] == [16, 16, 32, 32, 64, 64, 128, 128]
+    assert [b.conv1.stride[0] for b in blocks] == [1, 1, 2, 1, 2, 1, 2, 1]
+    with torch.no_grad():
+        _, _, maps = model.eval()(torch.randn(1, 1, 48, 48), return_features=True)
+    assert maps.shape == (1, 128, 3, 3)
+    assert sum(p.numel() for p in model.parameters()) == 700_920
+    assert build_model("resnet18_w32_s1", 8).backbone[0].stride == (1, 1)
+    with pytest.raises(ValueError, match="resnet18_w{W}_s{S}"):
+        build_model("resnet18_w16_s3", 8)
 
 
 def test_resnet18_stem_and_maps():

@@ -242,3 +242,18 @@ def test_dry_run_estimates_fit_the_cpu_budgets(capsys):
         assert sum(estimate_minutes(c) for c in configs) <= 120
     assert reproduce(["00_data", "--profile", "cpu", "--dry-run", "--out", "/nonexistent-results"]) == 0
     assert "est 5." in capsys.readouterr().out
+
+
+def test_the_cpu_profile_fits_its_budgets():
+    """Every chapter's cpu list in at most 2 hours, one run in at most 15 minutes, the book in at most 10
+    hours (distinct runs), by the estimates ``reproduce --dry-run`` prints."""
+    from fer_utils.budget import estimate_minutes
+    from fer_utils.experiments import NOTEBOOKS
+    distinct = {}
+    for nb in NOTEBOOKS:
+        configs = runs_for(nb, "cpu")
+        minutes = [estimate_minutes(c) for c in configs]
+        assert sum(minutes) <= 120, f"{nb}: {sum(minutes):.0f} CPU minutes"
+        assert max(minutes) <= 15, f"{nb}: a run of {max(minutes):.1f} CPU minutes"
+        distinct.update({R.run_dir(c).name: m for c, m in zip(configs, minutes)})
+    assert sum(distinct.values()) <= 600

@@ -91,6 +91,13 @@ def test_page_renders_with_figures_and_working_links(page, server, browser):
     assert not broken, f"{page}: figures that did not load: {broken}"
     if page.startswith("notebooks/"):
         assert any("_images/" in src for src, _ in images), f"{page}: a chapter without a single figure"
+    if page.startswith("notebooks/"):  # one parameters cell for the reader (papermill's injected one is removed)
+        inputs = browser.execute_script(
+            "return Array.from(document.querySelectorAll('div.cell_input')).map(d => d.innerText)")
+        assert sum('profile = "' in t for t in inputs) == 1, f"{page}: not exactly one parameters cell shown"
+        wrap = browser.execute_script(
+            "const p = document.querySelector('div.cell_input pre'); return p ? getComputedStyle(p).whiteSpace : 'pre-wrap'")
+        assert wrap == "pre-wrap", f"{page}: long code lines scroll instead of wrapping ({wrap})"
     hrefs = browser.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
     local = {h.split("#")[0] for h in hrefs if urlparse(h).netloc == urlparse(server).netloc}
     dead = [h for h in sorted(local) if h and status(h) != 200]
