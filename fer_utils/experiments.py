@@ -391,7 +391,7 @@ def abaw5_multitask_chapter(profile: str) -> list[dict]:
     runs += [cfg("au_temporal", f"au-{arch}", seed, arch=member_arch(arch, profile), pretrain=dict(r["pretrain"]),
                  au_model=dict(r["au_model"]), alpha=0.75, gamma=2.0, folds=10,
                  au_width=512 if arch == "resnet50" else None)
-             for arch in AU_BACKBONES if profile == "gpu" or arch != "regnet_y_800mf"]  # cpu: one RegNet (B-004)
+             for arch in AU_BACKBONES if profile != "cpu" or arch != "regnet_y_800mf"]  # cpu: one RegNet
     runs += [cfg("va_fusion", "va-fusion", seed, archs=[member_arch(a, profile) for a in VA_BACKBONES],
                  pretrain=dict(r["pretrain"]),
                  heads=dict(r["va_heads"]), va_source="ferplus_votes") for seed in r.get("va_seeds", r["seeds"])]

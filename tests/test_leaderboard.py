@@ -105,3 +105,17 @@ def test_committed_results_agree_with_the_leaderboard():
             assert row["macro_f1_mean"] == pytest.approx(np.mean(values))
         else:
             assert row["macro F1"] == "pending"
+
+
+@pytest.mark.parametrize("profile", ["cpu", "gpu"])
+def test_every_run_the_leaderboard_names_exists_in_the_run_registry(profile):
+    """A renamed run must fail here, not show up silently as 'pending' in chapter 6."""
+    from fer_utils.experiments import run_config
+    refs = [ref for _, _, settings in LB.METHODS.values() for ref in settings.values()]
+    refs += [ref for sweep in LB.SWEEPS.values() for ref in sweep.values()]
+    for notebook, name in refs:
+        if notebook == "ensemble":
+            for arch in SUBCLASSIFIERS:
+                assert run_config("05_abaw5_multitask", f"{arch}-{name}", profile)
+            continue
+        assert run_config(notebook, name, profile), (notebook, name)
