@@ -137,7 +137,7 @@ def main(argv=None):
               "plain": f"DataLoader ({workers} workers) + PIL + torchvision transforms, fp32"}
     print(json.dumps(record, indent=1))
     print(f"engine {record['engine_img_per_s']:.0f} img/s vs plain {record['plain_img_per_s']:.0f} img/s: "
-          f"{record['ratio']:.1f}x (epoch {record['engine_epoch_seconds']:.1f} s vs {record['plain_epoch_seconds']:.1f} s)")
+          f"{record['ratio']:.1f}x (a FER+ epoch {record['epoch_s']:.1f} s vs {record['plain_epoch_seconds']:.1f} s)")
     out = Path(args.out or out_default)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1) + "\n")

@@ -18,9 +18,14 @@ from .experiments import PROFILES
 
 
 def hide_injected_parameters(path) -> int:
-    """Tag the injected-parameters cell(s) of an executed notebook ``remove-cell``; returns how many."""
+    """Tag the injected-parameters cell(s) of an executed notebook ``remove-cell`` (returns how many) and
+    keep papermill's record of the notebook's path relative to the project (no machine paths)."""
     path = Path(path)
     nb = json.loads(path.read_text())
+    record = nb.get("metadata", {}).get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if key in record:
+            record[key] = f"notebooks/{path.name}"
     n = 0
     for cell in nb["cells"]:
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
