@@ -228,6 +228,7 @@ def test_reproduce_exit_status_says_whether_every_run_finished(tmp_path, monkeyp
 
     def broken(config, work_dir, progress=True):
         raise RuntimeError("boom")
+    broken.__module__ = "fer_utils.tasks.supervised"   # the config check reads the real task's code
     monkeypatch.setitem(tasks.TASKS, "supervised", broken)
     monkeypatch.setattr(R, "task_code_hash", lambda task: "x")
     assert P.main(["00_data", "--profile", "smoke", "--out", str(tmp_path), "--quiet", "--only", "majority"]) == 1
