@@ -6,7 +6,8 @@
 
 Runs already stored under --out are loaded, not retrained (the run cache); a killed run resumes from its
 last epoch checkpoint. ``--shard K/N`` takes every N-th run from the K-th (K = 1..N), so N machines or a job
-array split a chapter; run folders merge by name. Writes <out>/<notebook>/summary.csv. The exit status is 0
+array split a chapter; run folders merge by name. Writes <out>/<notebook>/summary.csv (not for a selection made
+with --only or --shard). The exit status is 0
 only when every selected run is stored at the end (1 when a run failed, 2 for bad arguments).
 """
 from __future__ import annotations
@@ -93,8 +94,9 @@ def main(argv=None) -> int:
                   f"{(time.time() - started) / 60:.0f} min since start)", flush=True)
         if runs:
             table = aggregate(runs)
-            (out / name).mkdir(parents=True, exist_ok=True)
-            table.to_csv(out / name / "summary.csv")
+            if not (args.only or args.shard):  # summary.csv is of the whole list, never of a selection
+                (out / name).mkdir(parents=True, exist_ok=True)
+                table.to_csv(out / name / "summary.csv")
             print(table.to_string(), flush=True)
     if len(args.notebooks) > 1:
         print(f"total: {len(unique)} distinct runs, estimated {_minutes(sum(unique.values()))} of CPU time for "
