@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import torch
 
@@ -19,7 +18,7 @@ from fer_utils.data import load_ferplus
 from fer_utils.data.io import SAMPLE_ROOT
 from fer_utils.losses import supervised_ce
 from fer_utils.models import build_model
-from fer_utils.runs import RESULTS_DIR, device_name, git_commit
+from fer_utils.runs import RESULTS_DIR, machine_record, write_record
 from fer_utils.train import DeviceData, TrainConfig, fast_precision, fit, seed_everything
 
 CANDIDATES = ("resnet18_w16_s2", "resnet18_w24_s2", "resnet18_w32_s2", "resnet18_w16_s1", "resnet18",
@@ -55,12 +54,8 @@ def main(argv=None) -> int:
             row["epoch_seconds"] = round(len(train) / row["img_per_s"], 1)
             print(json.dumps(row), flush=True)
             rows.append(row)
-    record = {"device": device_name(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-              "threads": torch.get_num_threads(), "torch": torch.__version__, "commit": git_commit(),
-              "smoke": args.smoke, "batch_size": batch, "n_train": len(train), "rows": rows}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=1) + "\n")
+    write_record(args.out, {**machine_record(), "smoke": args.smoke, "batch_size": batch, "n_train": len(train),
+                            "rows": rows})
     return 0
 
 

@@ -31,7 +31,7 @@ from fer_utils.data import load_ferplus
 from fer_utils.data.io import SAMPLE_ROOT
 from fer_utils.losses import supervised_ce
 from fer_utils.models import build_model
-from fer_utils.runs import RESULTS_DIR, device_name, git_commit, task_code_hash
+from fer_utils.runs import RESULTS_DIR, machine_record, task_code_hash, write_record
 from fer_utils.train import DeviceData, TrainConfig, fast_precision, fit, seed_everything
 
 
@@ -121,9 +121,7 @@ def main(argv=None):
     eng = engine(train, device, batch, epochs, compile_model=not args.no_compile and device.type == "cuda",
                  arch=arch, steps_per_epoch=spe)
     plain = plain_pipeline(train.images, train.labels, device, batch, steps, warmup, workers, arch)
-    record = {"device": device_name(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-              "threads": torch.get_num_threads(), "precision": fast_precision(device),
-              "torch": torch.__version__, "commit": git_commit(), "arch": arch,
+    record = {**machine_record(), "precision": fast_precision(device), "arch": arch,
               "code_hash": task_code_hash("supervised")[:16], "smoke": args.smoke, "n_train": len(train),
               "batch_size": batch,
               "engine_img_per_s": round(eng["img_per_s"], 1), "plain_img_per_s": round(plain, 1),
@@ -138,9 +136,7 @@ def main(argv=None):
     print(json.dumps(record, indent=1))
     print(f"engine {record['engine_img_per_s']:.0f} img/s vs plain {record['plain_img_per_s']:.0f} img/s: "
           f"{record['ratio']:.1f}x (a FER+ epoch {record['epoch_s']:.1f} s vs {record['plain_epoch_seconds']:.1f} s)")
-    out = Path(args.out or out_default)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=1) + "\n")
+    write_record(args.out or out_default, record)
 
 
 if __name__ == "__main__":

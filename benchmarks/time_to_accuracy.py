@@ -13,15 +13,13 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-from pathlib import Path
 
-import torch
 
 from fer_utils.data import load_ferplus
 from fer_utils.data.io import SAMPLE_ROOT
 from fer_utils.losses import supervised_ce
 from fer_utils.models import build_model
-from fer_utils.runs import RESULTS_DIR, device_name, git_commit
+from fer_utils.runs import RESULTS_DIR, machine_record, write_record
 from fer_utils.train import DeviceData, TrainConfig, evaluate, fit, seed_everything
 
 VARIANTS = {
@@ -66,13 +64,9 @@ def main(argv=None) -> int:
                "curve": curve}
         print(json.dumps({k: v for k, v in row.items() if k != "curve"}), flush=True)
         rows.append(row)
-    record = {"device": device_name(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-              "torch": torch.__version__, "commit": git_commit(), "smoke": args.smoke, "arch": args.arch,
-              "epochs": epochs, "batch_size": batch, "dropout": 0.5, "split_scored": "FER+ Valid (majority labels)",
-              "rows": rows}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=1) + "\n")
+    write_record(args.out, {**machine_record(), "smoke": args.smoke, "arch": args.arch, "epochs": epochs,
+                            "batch_size": batch, "dropout": 0.5, "split_scored": "FER+ Valid (majority labels)",
+                            "rows": rows})
     return 0
 
 

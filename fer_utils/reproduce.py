@@ -73,10 +73,11 @@ def main(argv=None) -> int:
             continue
         runs, started, remaining = [], time.time(), todo
         for i, (config, st, minutes) in enumerate(zip(configs, status, est), 1):
-            eta = f", ETA of the list {_minutes(remaining)}" if st != "stored" else ""
+            eta = f", the list done in about {_minutes(remaining)}" if st != "stored" else ""
             print(f"  [{i}/{len(configs)}] {config['name']} seed {config['seed']}: {st} "
                   f"(est {minutes:.1f} CPU min{eta})", flush=True)
             if args.dry_run:
+                remaining -= minutes if st != "stored" else 0
                 continue
             t = time.time()
             try:

@@ -155,8 +155,22 @@ def code_hash(files=None, package_dir: Path = PACKAGE_DIR) -> str:
     return _HASHES[stamp]
 
 
+_CLOSURES: dict[tuple, list[Path]] = {}  # memo: (task, package stamp) -> task_files; an edit changes the stamp
+
+
+def _package_stamp(package_dir: Path) -> tuple:
+    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(package_dir.rglob("*.py")))
+
+
 def task_files(task: str, package_dir: Path = PACKAGE_DIR) -> list[Path]:
     """The files a task executes: its module in fer_utils/tasks and what it imports, transitively."""
+    key = (task, _package_stamp(Path(package_dir).resolve()))
+    if key not in _CLOSURES:
+        _CLOSURES[key] = _task_files(task, package_dir)
+    return _CLOSURES[key]
+
+
+def _task_files(task: str, package_dir: Path) -> list[Path]:
     from .tasks import TASKS
     if task not in TASKS:
         raise ValueError(f"config task={task!r}: expected one of {', '.join(TASKS)}")
@@ -184,9 +198,19 @@ def run_key(config: dict) -> str:
 COMMON_KEYS = frozenset({"task", "notebook", "name", "profile", "seed"})
 
 
+_KEYS: dict[tuple, frozenset] = {}  # memo: (task, code key) -> task_config_keys
+
+
 def task_config_keys(task: str) -> frozenset[str]:
     """The top-level config keys a task reads: every ``config["key"]`` and ``config.get("key")`` in the code it
     executes (``task_files``), plus COMMON_KEYS. Found from the code itself, so it cannot drift from it."""
+    memo = (task, task_code_hash(task))
+    if memo not in _KEYS:
+        _KEYS[memo] = _read_config_keys(task)
+    return _KEYS[memo]
+
+
+def _read_config_keys(task: str) -> frozenset[str]:
     keys = set(COMMON_KEYS)
     for path in task_files(task):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -281,6 +305,21 @@ def device_name() -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 
+def machine_record() -> dict:
+    """What a measurement ran on: device, CPU capability, threads, torch and the git commit (the run
+    provenance and every benchmark record start with it)."""
+    return {"device": device_name(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "threads": torch.get_num_threads(), "torch": torch.__version__, "commit": git_commit()}
+
+
+def write_record(path, record: dict) -> Path:
+    """Write a benchmark record as JSON (creating its folder)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    return path
+
+
 def run_or_load(config: dict, results_dir=None, *, train: bool = True, progress: bool = True) -> Run:
     """The stored run for ``config`` if there is one; otherwise train it (if ``train``) and store it.
 
@@ -310,10 +349,8 @@ def run_or_load(config: dict, results_dir=None, *, train: bool = True, progress:
     np.savez_compressed(work / "predictions.npz", **out["predictions"])
     from .train import fast_precision
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    provenance = {"device": device_name(), "torch": torch.__version__, "python": platform.python_version(),
-                  "precision": fast_precision(dev), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-                  "threads": torch.get_num_threads(),
-                  "commit": git_commit(), "code_hash": task_code_hash(config["task"])[:16], "seed": config.get("seed"),
+    provenance = {**machine_record(), "python": platform.python_version(), "precision": fast_precision(dev),
+                  "code_hash": task_code_hash(config["task"])[:16], "seed": config.get("seed"),
                   "profile": config.get("profile"), "wall_seconds": round(wall, 2),
                   "train_seconds": round(out.get("train_seconds", float("nan")), 2),
                   "images_per_s": round(out.get("images_per_s", float("nan")), 1),
