@@ -67,9 +67,10 @@ def estimate_minutes(config: dict) -> float:
         images += _phase_images(train, int(n), 1.0) + _eval_images(train, n_valid) * 2   # + the pool's scores
     elif task == "ssl_temporal":
         mu = train.get("mu", 7)
-        per = (1 + 2 * mu) * 2 + 2 if config.get("method") != "supervised" else 1.0   # teacher + student
-        images += _phase_images(train, int(n_train * frac), per) + _eval_images(train, n_valid)
-        if "temporal" in config:
+        # teacher on [x; u_w; u_s], student on u_s, the student's labelled loss before and after its step
+        per = (1 + 2 * mu) + mu + 2 * FORWARD_SHARE if config.get("method") != "supervised" else 1.0
+        images += _phase_images(train, int(n_train * frac), per) + _eval_images(train, n_valid) * 2
+        if config.get("temporal"):
             images += n_train * FORWARD_SHARE + _phase_images(config["temporal"], 1, 0.05)
     elif task == "au_temporal":
         images += _phase_images(config["pretrain"], n_train) + 10 * _phase_images(config["au_model"], N_CKPLUS, 0.5)

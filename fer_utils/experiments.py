@@ -10,8 +10,19 @@ Profiles:
   estimate per run). Stored under results/ and committed.
 * ``gpu``   — the paper-scale recipes (full-width ResNet-18 and the papers' other backbones) for readers
   with a GPU; stored under results/ beside the cpu runs, labelled by profile.
+
+Every knob's default, and each method's budget per profile, lives beside its task (``tasks/<paper>.py``:
+the recipe dataclass and ``BUDGETS``); this module only makes the run lists and is the one place where
+run names are made.
 """
 from __future__ import annotations
+
+from .tasks import abaw5_expression as AE
+from .tasks import abaw5_multitask as MT
+from .tasks import cct as CCT
+from .tasks import self_training as ST
+from .tasks import ssl_temporal as SSL
+from .tasks import supervised as S
 
 PROFILES = ("smoke", "cpu", "gpu")
 CPU_ARCH = "resnet18_w16_s2"   # 0.70 M parameters; about 1,300 training images/s on 2 cores in bf16
@@ -22,6 +33,17 @@ def _check(profile: str) -> None:
         raise ValueError(f"profile={profile!r}: expected one of {', '.join(PROFILES)}")
 
 
+def _data(profile: str) -> str:
+    """The bundled sample on the smoke profile, the real data elsewhere."""
+    return "sample" if profile == "smoke" else "full"
+
+
+def budget(task_module, profile: str) -> dict:
+    """A method's budget on a profile: ``BUDGETS[profile]`` of its task module, plus the profile's data."""
+    _check(profile)
+    return {"data": _data(profile), **task_module.BUDGETS[profile]}
+
+
 def backbone(profile: str, gpu_arch: str = "resnet18") -> str:
     """The backbone of a profile: the compact CPU_ARCH on the cpu and smoke profiles (so that CI exercises
     the cpu code path), ``gpu_arch`` (the paper-scale network) on the gpu profile."""
@@ -29,25 +51,13 @@ def backbone(profile: str, gpu_arch: str = "resnet18") -> str:
     return gpu_arch if profile == "gpu" else CPU_ARCH
 
 
-# The cpu supervised recipe, chosen on FER+ Valid by benchmarks/time_to_accuracy.py (see chapter 0).
-CPU_SUPERVISED = {"epochs": 12, "batch_size": 128, "optimizer": "sgd", "lr": 0.1, "momentum": 0.9,
-                  "weight_decay": 5e-4, "schedule": "onecycle", "flip_tta": True}
-CPU_LABEL_SMOOTHING = 0.1
-
-
 def supervised_baseline(profile: str) -> dict:
-    """The book's common supervised recipe (paper 000's fully supervised model), dropout 0.5, weak view
-    (flip + random crop). gpu: ResNet-18 (48x48), Adam lr 5e-4, weight decay 1e-4, cosine over 30 epochs.
-    cpu: the compact backbone with the recipe the time-to-accuracy measurement kept (CPU_SUPERVISED)."""
+    """The book's common supervised recipe of a profile (``tasks.supervised.BUDGETS``): its train block,
+    label smoothing and seeds."""
     _check(profile)
-    if profile == "smoke":
-        train = {"epochs": 2, "batch_size": 32, "steps_per_epoch": 3, "lr": 5e-4, "weight_decay": 1e-4}
-        return {"profile": profile, "data": "sample", "train": train, "seeds": [0], "label_smoothing": 0.0}
-    if profile == "cpu":
-        return {"profile": profile, "data": "full", "train": dict(CPU_SUPERVISED), "seeds": [0, 1, 2],
-                "label_smoothing": CPU_LABEL_SMOOTHING}
-    train = {"epochs": 30, "batch_size": 256, "lr": 5e-4, "weight_decay": 1e-4, "compile": True}
-    return {"profile": profile, "data": "full", "train": train, "seeds": [0, 1, 2], "label_smoothing": 0.0}
+    budget = S.BUDGETS[profile]
+    return {"profile": profile, "data": _data(profile), "train": dict(budget["train"]),
+            "label_smoothing": budget.get("label_smoothing", 0.0), "seeds": [0] if profile == "smoke" else [0, 1, 2]}
 
 
 def data_chapter(profile: str) -> list[dict]:
@@ -55,25 +65,9 @@ def data_chapter(profile: str) -> list[dict]:
     base = supervised_baseline(profile)
     arch = backbone(profile)
     return [{"task": "supervised", "notebook": "00_data", "name": f"resnet18-{labels}", "profile": profile,
-             "data": base["data"], "labels": labels, "label_seed": 0, "arch": arch, "dropout": 0.5,
-             "label_smoothing": base["label_smoothing"], "seed": seed, "train": base["train"]}
+             "data": base["data"], "labels": labels, "arch": arch, "label_smoothing": base["label_smoothing"],
+             "seed": seed, "train": base["train"]}
             for labels in ("majority", "single_annotator") for seed in base["seeds"]]
-
-
-def cct_recipe(profile: str) -> dict:
-    """Paper 001's recipe on FER+: ResNet-18s, Adam lr 1e-3 (backbones) and 1e-2 (classifiers), x0.95 per
-    epoch, batch 256, flip + crop, colour jitter and random erasing; lambda_max 0.9, beta 4, e_r = 0.9 E_max."""
-    _check(profile)
-    common = {"schedule": "exp", "lr_gamma": 0.95, "lr": 1e-3, "weight_decay": 1e-4, "erasing": True, "jitter": 0.25}
-    if profile == "smoke":
-        return {"data": "sample", "seeds": [0], "train": {**common, "epochs": 2, "batch_size": 8, "steps_per_epoch": 1},
-                "pretrain": {"epochs": 1, "batch_size": 8, "steps_per_epoch": 1, "lr": 1e-3}}
-    if profile == "cpu":  # 4 epochs of 3 compact networks: about 4 CPU minutes a CCT run
-        return {"data": "full", "seeds": [0, 1, 2], "majority_seeds": [0],
-                "train": {**common, "epochs": 4, "batch_size": 128},
-                "pretrain": {"epochs": 20, "batch_size": 64, "lr": 1e-3}}
-    return {"data": "full", "seeds": [0, 1, 2], "train": {**common, "epochs": 20, "batch_size": 256, "compile": True},
-            "pretrain": {"epochs": 30, "batch_size": 128, "lr": 1e-3, "compile": True}}
 
 
 CCT_BETAS = (0.1, 0.65, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0)
@@ -82,14 +76,14 @@ CCT_BETAS = (0.1, 0.65, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0)
 def cct_chapter(profile: str) -> list[dict]:
     """02_cct: Table 1 (baseline vs CCT, both label settings, 3 seeds), Tables 3-7 and the synthetic-noise
     rows (one seed each; the smoke profile runs a reduced set that exercises every code path)."""
-    r = cct_recipe(profile)
+    r = budget(CCT, profile)
     smoke = profile == "smoke"
 
     def cfg(name, seed, **over):
         base = {"task": "cct", "notebook": "02_cct", "profile": profile, "data": r["data"], "arch": backbone(profile),
-                "dropout": 0.0, "labels": "single_annotator", "label_seed": 0, "networks": 3, "beta": 4.0,
-                "lambda_max": 0.9, "ramp_fraction": 0.9, "clamp": False, "consistency": True, "init": "scratch",
-                "classifier_lr": 1e-2, "train": dict(r["train"]), "pretrain": r["pretrain"], "seed": seed}
+                "train": dict(r["train"]), "seed": seed}
+        if over.get("init") == "ckplus":
+            base["pretrain"] = r["pretrain"]
         base.update(over)
         base["name"] = name
         return base
@@ -120,40 +114,17 @@ def cct_chapter(profile: str) -> list[dict]:
     return runs
 
 
-def abaw5_recipes(profile: str) -> dict:
-    """Paper 000's settings on FER+, per model (training steps sized for the GPU budget, stated in the chapter)."""
-    _check(profile)
-    if profile == "smoke":
-        tiny = {"epochs": 2, "batch_size": 8, "steps_per_epoch": 1, "lr": 5e-4, "weight_decay": 1e-4}
-        return {"data": "sample", "seeds": [0], "frozen": tiny, "pretrain": {**tiny, "epochs": 1},
-                "mutexmatch": {**tiny, "mu": 2}, "noise_aware": {**tiny, "lr": 1e-4}}
-    if profile == "cpu":
-        return {"data": "full", "seeds": [0, 1, 2],
-                "frozen": {"epochs": 5, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4},
-                "pretrain": {"epochs": 30, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4},
-                "mutexmatch": {"epochs": 6, "batch_size": 64, "mu": 3, "steps_per_epoch": 100, "lr": 5e-4,
-                               "weight_decay": 1e-4},
-                "noise_aware": {"epochs": 4, "batch_size": 128, "lr": 1e-4, "weight_decay": 1e-4}}
-    return {"data": "full", "seeds": [0, 1, 2],
-            "frozen": {"epochs": 20, "batch_size": 256, "lr": 1e-3, "weight_decay": 1e-4, "compile": True},
-            "pretrain": {"epochs": 40, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4, "compile": True},
-            "mutexmatch": {"epochs": 20, "batch_size": 128, "mu": 3, "steps_per_epoch": 100, "lr": 5e-4,
-                           "weight_decay": 1e-4, "compile": True},
-            "noise_aware": {"epochs": 30, "batch_size": 128, "lr": 1e-4, "weight_decay": 1e-4, "compile": True}}
-
-
 def abaw5_expression_chapter(profile: str) -> list[dict]:
     """01_abaw5_expression: Table 1 (baseline, fully supervised, semi-supervised, noise-aware) in both label
     settings over 3 seeds; a scarce-label setting (10%); ablations (fixed threshold, no attention
     consistency) and a synthetic-noise sweep (one seed each). The fully supervised rows are the data
     chapter's runs (same configs, trained once)."""
-    r = abaw5_recipes(profile)
+    r = budget(AE, profile)
     smoke = profile == "smoke"
 
     def cfg(task, name, seed, labels, train, **over):
         base = {"task": task, "notebook": "01_abaw5_expression", "name": name, "profile": profile,
-                "data": r["data"], "arch": backbone(profile), "labels": labels, "label_seed": 0, "seed": seed,
-                "train": dict(train)}
+                "data": r["data"], "arch": backbone(profile), "labels": labels, "seed": seed, "train": dict(train)}
         base.update(over)
         return base
 
@@ -162,17 +133,15 @@ def abaw5_expression_chapter(profile: str) -> list[dict]:
     for labels in (("single_annotator",) if smoke else ("single_annotator", "majority")):
         for seed in r["seeds"]:
             runs.append(cfg("frozen_baseline", f"baseline-{labels}", seed, labels, r["frozen"],
-                            pretrain=r["pretrain"], dropout=0.5))
+                            pretrain=r["pretrain"]))
             runs.append({**supervised[f"resnet18-{labels}"], "seed": seed})
-            runs.append(cfg("mutexmatch", f"mutexmatch-{labels}", seed, labels, r["mutexmatch"], threshold="dat",
-                            labelled_fraction=1.0, dropout=0.0))
+            runs.append(cfg("mutexmatch", f"mutexmatch-{labels}", seed, labels, r["mutexmatch"]))
             runs.append(cfg("noise_aware", f"noise-aware-{labels}", seed, labels, r["noise_aware"],
-                            consistency_weight=1.0, save_train_alpha=seed == 0))
+                            save_train_alpha=seed == 0))
     seed = r["seeds"][0]
     sup_train = supervised["resnet18-majority"]["train"]
-    runs += [cfg("supervised", "supervised-10pct", seed, "majority", sup_train, labelled_fraction=0.1, dropout=0.5),
-             cfg("mutexmatch", "mutexmatch-10pct", seed, "majority", r["mutexmatch"], threshold="dat",
-                 labelled_fraction=0.1),
+    runs += [cfg("supervised", "supervised-10pct", seed, "majority", sup_train, labelled_fraction=0.1),
+             cfg("mutexmatch", "mutexmatch-10pct", seed, "majority", r["mutexmatch"], labelled_fraction=0.1),
              cfg("mutexmatch", "mutexmatch-10pct-fixed", seed, "majority", r["mutexmatch"], threshold=0.95,
                  labelled_fraction=0.1),
              cfg("noise_aware", "noise-aware-no-consistency", seed, "single_annotator", r["noise_aware"],
@@ -180,31 +149,8 @@ def abaw5_expression_chapter(profile: str) -> list[dict]:
     for rate in (() if smoke else (0.2, 0.4)):
         runs.append({**supervised["resnet18-majority"], "name": f"resnet18-sym{rate}", "labels": f"symmetric:{rate}",
                      "notebook": "01_abaw5_expression"})
-        runs.append(cfg("noise_aware", f"noise-aware-sym{rate}", seed, f"symmetric:{rate}", r["noise_aware"],
-                        consistency_weight=1.0))
+        runs.append(cfg("noise_aware", f"noise-aware-sym{rate}", seed, f"symmetric:{rate}", r["noise_aware"]))
     return runs
-
-
-def self_training_recipes(profile: str) -> dict:
-    """Paper 003's settings with the book's backbone (no VGG-Face here): Adam at a constant lr as in the
-    paper (5e-4, the book's from-scratch rate, instead of the paper's 1e-4 for a pretrained VGG), weak view
-    (flip + shift) for the paper's zoom/flip/shift/rotation, half of the epochs for the initial model and
-    one self-training round per later epoch. CK+ runs are small and are not compiled."""
-    _check(profile)
-    method = {"eps": 0.05, "tau": 0.9, "alpha": 0.7, "replace": 0.02, "c": 0.3, "sigma": 2.0, "window": 3}
-    if profile == "smoke":  # every code path on the sample: a low tau and a larger replacement so rounds select
-        tiny = {"epochs": 2, "batch_size": 8, "steps_per_epoch": 1, "lr": 5e-4, "weight_decay": 1e-4,
-                "schedule": "none"}
-        return {"data": "sample", "seeds": [0], "folds": [0], "ferplus": tiny, "ckplus": tiny,
-                "method": {**method, "tau": 0.2, "replace": 0.1, "window": 1}, "init_epochs": 1}
-    if profile == "cpu":  # a fifth of the gpu epochs: about 3 CPU minutes a FER+ run, under a minute a CK+ fold
-        return {"data": "full", "seeds": [0, 1, 2], "folds": list(range(10)), "method": method, "init_epochs": 3,
-                "ferplus": {"epochs": 6, "batch_size": 128, "lr": 5e-4, "weight_decay": 1e-4, "schedule": "none"},
-                "ckplus": {"epochs": 30, "batch_size": 32, "lr": 5e-4, "weight_decay": 1e-4, "schedule": "none"}}
-    return {"data": "full", "seeds": [0, 1, 2], "folds": list(range(10)), "method": method, "init_epochs": 15,
-            "ferplus": {"epochs": 30, "batch_size": 128, "lr": 5e-4, "weight_decay": 1e-4, "schedule": "none",
-                        "compile": True},
-            "ckplus": {"epochs": 30, "batch_size": 32, "lr": 5e-4, "weight_decay": 1e-4, "schedule": "none"}}
 
 
 ST_SW = {"none": (False, False), "st": (True, False), "sw": (False, True), "st_sw": (True, True)}
@@ -216,17 +162,15 @@ def self_training_chapter(profile: str) -> list[dict]:
     one seed), the main rows
     also on majority labels; Table II (CK+ as the unlabelled source); Table III (every run also scores the
     other dataset); plain one-hot training as the reference for the vote-distribution test."""
-    r = self_training_recipes(profile)
+    r = budget(ST, profile)
     smoke = profile == "smoke"
 
     def cfg(name, seed, st_sw, dataset="ferplus", **over):
         st, sw = ST_SW[st_sw]
         base = {"task": "self_training", "notebook": "04_self_training", "name": name, "profile": profile,
-                "data": r["data"], "dataset": dataset, "arch": backbone(profile), "dropout": 0.5, "seed": seed,
+                "data": r["data"], "dataset": dataset, "arch": backbone(profile), "seed": seed,
                 "st": st, "sw": sw, **r["method"], "init_epochs": r["init_epochs"], "cross_eval": True,
                 "train": dict(r[dataset])}
-        if dataset == "ferplus":
-            base.update({"labels": "single_annotator", "label_seed": 0, "unlabelled": "ferplus_test"})
         base.update(over)
         return base
 
@@ -252,49 +196,18 @@ def self_training_chapter(profile: str) -> list[dict]:
     return runs
 
 
-def ssl_temporal_recipe(profile: str) -> dict:
-    """Paper 002's settings scaled to the book: ResNet-18 teacher and student (48 px, from scratch), SGD
-    (momentum 0.9, nesterov) lr 0.01 for both networks (Face2Exp's value; the paper's student lr 1e-3
-    assumes ImageNet weights), cosine, weight decay 5e-4, 64 class-balanced labelled faces + mu = 3 x 64
-    unlabelled faces per step (the method notes allow a smaller mu than Face2Exp's 7), 10% of FER+'s
-    labels; stand-in clips of 256 frames with segments of 60 frames on average; temporal encoder on
-    windows of 64 frames."""
-    _check(profile)
-    if profile == "smoke":
-        return {"data": "sample", "seeds": [0], "labelled_fraction": 0.25,
-                "train": {"epochs": 2, "batch_size": 8, "steps_per_epoch": 1, "mu": 2, "sampler": "balanced",
-                          "optimizer": "sgd", "lr": 1e-2, "weight_decay": 5e-4},
-                "clips": {"n_train": 4, "n_valid": 3, "n_test": 3, "length": 48, "mean_segment": 12},
-                "temporal": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 4, "window": 16, "stride": 8,
-                             "lr": 1e-4}}
-    if profile == "cpu":  # 6 epochs of 50 steps; the clips and the temporal phase as on the gpu
-        return {"data": "full", "seeds": [0, 1, 2], "labelled_fraction": 0.1,
-                "train": {"epochs": 6, "batch_size": 64, "steps_per_epoch": 50, "mu": 3, "sampler": "balanced",
-                          "optimizer": "sgd", "lr": 1e-2, "weight_decay": 5e-4},
-                "clips": {"n_train": 200, "n_valid": 50, "n_test": 100, "length": 256, "mean_segment": 60},
-                "temporal": {"epochs": 10, "steps_per_epoch": 50, "batch_size": 32, "window": 64, "stride": 32,
-                             "lr": 1e-4}}
-    return {"data": "full", "seeds": [0, 1, 2], "labelled_fraction": 0.1,
-            "train": {"epochs": 20, "batch_size": 64, "steps_per_epoch": 100, "mu": 3, "sampler": "balanced",
-                      "optimizer": "sgd", "lr": 1e-2, "weight_decay": 5e-4, "compile": True},
-            "clips": {"n_train": 200, "n_valid": 50, "n_test": 100, "length": 256, "mean_segment": 60},
-            "temporal": {"epochs": 20, "steps_per_epoch": 100, "batch_size": 32, "window": 64, "stride": 32,
-                         "lr": 1e-4}}
-
-
 def ssl_temporal_chapter(profile: str) -> list[dict]:
     """03_ssl_temporal: Table 1 (baseline; SSL with FER+'s unlabelled faces; SSL with CK+ added as "more
     data", followed by the temporal phase and the post-process) over 3 seeds on single-annotator labels,
     baseline and the full model also on majority labels; ablations (feedback off, class-balanced
     sampling off, both off) with one seed."""
-    r = ssl_temporal_recipe(profile)
+    r = budget(SSL, profile)
     smoke = profile == "smoke"
 
     def cfg(name, seed, labels, **over):
         base = {"task": "ssl_temporal", "notebook": "03_ssl_temporal", "name": name, "profile": profile,
-                "data": r["data"], "arch": backbone(profile), "dropout": 0.0, "labels": labels, "label_seed": 0,
-                "labelled_fraction": r["labelled_fraction"], "method": "ssl", "unlabelled": "ferplus",
-                "feedback": True, "student_lr": r["train"]["lr"], "video": "ferplus_clips", "seed": seed,
+                "data": r["data"], "arch": backbone(profile), "labels": labels,
+                "labelled_fraction": r["labelled_fraction"], "student_lr": r["train"]["lr"], "seed": seed,
                 "train": dict(r["train"])}
         base.update(over)
         return base
@@ -333,49 +246,22 @@ def member_arch(family: str, profile: str) -> str:
     return family if profile == "gpu" else CPU_MEMBERS[family]
 
 
-def abaw5_multitask_recipe(profile: str) -> dict:
-    """Paper 004's expression recipe (Adam lr 5e-4, 20 epochs, best epoch on validation, CE + 1 x Dice) and
-    AU recipe (focal alpha 0.75, gamma 2, 2-layer Transformers, dropout 0.3) and VA recipe (heads with Adam
-    lr 1e-4, batches of 256 for the CCC statistics, B-004.2) on the book's data. The five
-    sub-classifiers are the paper's ResNet-18, MobileNet-V2 and DenseNet-121, with ResNet-50 for ResNet-152
-    and RegNetY-800MF for DenseNet-201 (with 48-px stride-1 stems the two deepest nets would take most of a
-    30-minute GPU session each)."""
-    _check(profile)
-    if profile == "smoke":
-        tiny = {"epochs": 1, "batch_size": 8, "steps_per_epoch": 1, "lr": 5e-4, "weight_decay": 1e-4}
-        return {"data": "sample", "seeds": [0], "expression": tiny, "pretrain": tiny,
-                "au_model": {"epochs": 2, "batch_size": 4, "lr": 1e-3},
-                "va_heads": {"epochs": 2, "batch_size": 64, "lr": 1e-4, "hidden": 256, "dropout": 0.1}}
-    if profile == "cpu":  # 2 epochs per member (members differ 10x in speed: the sweep), heads as on the gpu
-        return {"data": "full", "seeds": [0, 1, 2], "va_seeds": [0],
-                "expression": {"epochs": 2, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4},
-                "pretrain": {"epochs": 2, "batch_size": 128, "steps_per_epoch": 160, "lr": 1e-3, "weight_decay": 1e-4},
-                "au_model": {"epochs": 60, "batch_size": 16, "lr": 1e-3},
-                "va_heads": {"epochs": 50, "batch_size": 256, "lr": 1e-4, "hidden": 256, "dropout": 0.1}}
-    return {"data": "full", "seeds": [0, 1, 2],
-            "expression": {"epochs": 20, "batch_size": 256, "lr": 5e-4, "weight_decay": 1e-4, "compile": True},
-            "pretrain": {"epochs": 20, "batch_size": 256, "lr": 5e-4, "weight_decay": 1e-4, "compile": True},
-            "au_model": {"epochs": 60, "batch_size": 16, "lr": 1e-3},
-            "va_heads": {"epochs": 50, "batch_size": 256, "lr": 1e-4, "hidden": 256, "dropout": 0.1}}
-
-
 def abaw5_multitask_chapter(profile: str) -> list[dict]:
     """05_abaw5_multitask: Table 2 (five sub-classifiers on majority labels, 3 seeds; on single-annotator
     labels, 1 seed), Dice off (1 seed), one bootstrap-resampled ResNet-18, scheme 2 for 'Other' with
     ResNet-18; Table 3 (three AU feature backbones, 10 CK+ folds each); the Table 1 analogue on the derived
     valence/arousal stand-in (three fused backbones, every seed)."""
-    r = abaw5_multitask_recipe(profile)
+    r = budget(MT, profile)
     smoke = profile == "smoke"
 
     def cfg(task, name, seed, **over):
         base = {"task": task, "notebook": "05_abaw5_multitask", "name": name, "profile": profile, "data": r["data"],
-                "labels": "majority", "label_seed": 0, "seed": seed}
+                "seed": seed}
         base.update(over)
         return base
 
     def sub(name, seed, family, **over):
-        spec = {"arch": member_arch(family, profile), "dice": True, "lam": 1.0, "scheme": "8way", "bootstrap": False, "dropout": 0.0,
-                "train": dict(r["expression"])}
+        spec = {"arch": member_arch(family, profile), "train": dict(r["expression"])}
         return cfg("expression_subclassifier", name, seed, **{**spec, **over})
 
     runs = []
@@ -389,12 +275,10 @@ def abaw5_multitask_chapter(profile: str) -> list[dict]:
     runs += [sub("resnet18-bootstrap", seed, "resnet18", bootstrap=True),
              sub("resnet18-no-other", seed, "resnet18", scheme="no_other")]
     runs += [cfg("au_temporal", f"au-{arch}", seed, arch=member_arch(arch, profile), pretrain=dict(r["pretrain"]),
-                 au_model=dict(r["au_model"]), alpha=0.75, gamma=2.0, folds=10,
-                 au_width=512 if arch == "resnet50" else None)
+                 au_model=dict(r["au_model"]), au_width=512 if arch == "resnet50" else None)
              for arch in AU_BACKBONES if profile != "cpu" or arch != "regnet_y_800mf"]  # cpu: one RegNet
     runs += [cfg("va_fusion", "va-fusion", seed, archs=[member_arch(a, profile) for a in VA_BACKBONES],
-                 pretrain=dict(r["pretrain"]),
-                 heads=dict(r["va_heads"]), va_source="ferplus_votes") for seed in r.get("va_seeds", r["seeds"])]
+                 pretrain=dict(r["pretrain"]), heads=dict(r["va_heads"])) for seed in r.get("va_seeds", r["seeds"])]
     return runs
 
 
@@ -452,7 +336,8 @@ def run_status(config: dict, results_dir=None) -> str:
     import json
     from pathlib import Path
 
-    from .runs import FILES, default_results_dir, run_dir
+    from .runs import FILES, default_results_dir, resolve_config, run_dir
+    config = resolve_config(config)
     target = run_dir(config, results_dir)
     if all((target / f).is_file() for f in FILES):
         return "stored"
@@ -485,5 +370,7 @@ def chapter_runs(notebook: str, profile: str, results_dir=None, train: bool = Fa
 
 
 def runs_for(notebook: str, profile: str) -> list[dict]:
-    """The configs of every run ``notebook`` (a name like "00_data" or a path to the .ipynb) needs."""
-    return NOTEBOOKS[_notebook_name(notebook)](profile)
+    """The configs of every run ``notebook`` (a name like "00_data" or a path to the .ipynb) needs, each the
+    full resolved recipe (every default filled in by its task's recipe class)."""
+    from .runs import resolve_config
+    return [resolve_config(c) for c in NOTEBOOKS[_notebook_name(notebook)](profile)]

@@ -223,6 +223,14 @@ def subject_kfold(subjects, k: int = 10, seed: int = 0) -> np.ndarray:
     return fold_of[inverse]
 
 
+def subject_holdout(subjects, fraction: float, seed: int):
+    """Hold out whole subjects, about ``fraction`` of the images (a subject-independent validation split:
+    no subject, and so no sequence, has images on both sides). Returns (keep_idx, holdout_idx)."""
+    k = max(2, round(1 / fraction))
+    held = subject_kfold(subjects, min(k, len(np.unique(subjects))), seed) == 0
+    return np.flatnonzero(~held), np.flatnonzero(held)
+
+
 def training_labels(votes, majority, spec: str, num_classes: int, seed: int, class_names=FERPLUS_CLASSES):
     """The training labels a run asks for by name.
 

@@ -24,8 +24,8 @@ import torchvision
 from torch import nn
 
 ARCHS = ("resnet18", "resnet50", "resnet152", "mobilenet_v2", "densenet121", "densenet201",
-         "regnet_y_400mf", "regnet_y_800mf", "efficientnet_b0", "resnet18_w{W}_s{S}", "<arch>_s2",
-         "densenet_k12_s2")
+         "regnet_y_400mf", "regnet_y_800mf", "efficientnet_b0", "densenet_k12_s2")  # concrete names
+ARCH_PATTERNS = ("resnet18_w{W}_s{S}", "<arch>_s2")  # the cpu profile's families (W: a width, S: 1 or 2)
 COMPACT = re.compile(r"resnet18_w(\d+)_s([12])$")
 
 
@@ -81,7 +81,7 @@ def build_backbone(arch: str, in_channels: int = 1) -> tuple[nn.Module, int]:
         net.features.pool0 = nn.Identity()
         return nn.Sequential(net.features, nn.ReLU(inplace=True)), net.classifier.in_features
     if arch not in ARCHS[:9]:
-        raise ValueError(f"arch={arch!r}: expected one of {', '.join(ARCHS)} (W: a width, S: 1 or 2)")
+        raise ValueError(f"arch={arch!r}: expected one of {', '.join(ARCHS + ARCH_PATTERNS)} (W: a width, S: 1 or 2)")
     net = getattr(torchvision.models, arch)(weights=None)
     if arch.startswith("resnet"):
         net.conv1 = _conv3x3(net.conv1, in_channels, stride)
@@ -231,41 +231,17 @@ class FrozenFeatureClassifier(nn.Module):
 
 
 class TeacherStudent(nn.Module):
-    """Paper 002's teacher and student: two networks of the same architecture (method notes A5). The
-    teacher is trained by ``fit``'s optimiser; the student takes its own plain SGD-with-momentum step inside
-    the teacher's step (``student_step``), with its momentum buffers and step counter kept as module buffers
-    so that a checkpoint of this module resumes both networks exactly."""
+    """Paper 002's teacher and student: two networks of the same architecture (method notes A5). ``fit``
+    keeps one optimiser per network; the task's step updates the student first, then the teacher with the
+    student's feedback. The forward is the student's (what the temporal phase and the evaluation use)."""
 
-    def __init__(self, num_classes: int, arch: str = "resnet18", dropout: float = 0.0, student_lr: float = 1e-3,
-                 momentum: float = 0.9, weight_decay: float = 0.0, total_steps: int = 1):
+    def __init__(self, num_classes: int, arch: str = "resnet18", dropout: float = 0.0):
         super().__init__()
         self.teacher = FERNet(num_classes, arch, dropout=dropout)
         self.student = FERNet(num_classes, arch, dropout=dropout)
-        self.student_lr, self.momentum, self.weight_decay, self.total_steps = student_lr, momentum, weight_decay, total_steps
-        self._names = [n for n, _ in self.student.named_parameters()]
-        for i, p in enumerate(self.student.parameters()):
-            self.register_buffer(f"student_mom_{i}", torch.zeros_like(p))
-        self.register_buffer("student_steps", torch.zeros((), dtype=torch.long))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.student(x)  # what phase 2 and the evaluation use
-
-    def student_step(self, loss: torch.Tensor) -> float:
-        """One SGD step (momentum, weight decay, cosine lr over total_steps) of the student on ``loss``;
-        returns the lr used."""
-        from .schedules import cosine_factor
-        lr = self.student_lr * cosine_factor(int(self.student_steps), self.total_steps)
-        params = list(self.student.parameters())
-        grads = torch.autograd.grad(loss, params, allow_unused=True)
-        with torch.no_grad():
-            for i, (p, g) in enumerate(zip(params, grads)):
-                if g is None:  # a parameter the loss does not reach is left alone (as torch.optim does)
-                    continue
-                buf = getattr(self, f"student_mom_{i}")
-                buf.mul_(self.momentum).add_(g.float() + self.weight_decay * p)
-                p.add_(buf, alpha=-lr)
-        self.student_steps += 1
-        return lr
+        return self.student(x)
 
 
 class VAModel(nn.Module):

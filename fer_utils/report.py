@@ -116,15 +116,10 @@ def status_table(profile: str, notebooks=None) -> pd.DataFrame:
 
 
 def source_name(record) -> str:
-    """Where a record came from without the machine's path: its folder or file name, and whether it is the
-    bundled sample (the book prints no machine paths)."""
-    from pathlib import Path
-
-    from .paths import SAMPLE_ROOT
-    path = Path(str(record.source))
-    return f"{path.name} (bundled sample)" if path.resolve().is_relative_to(SAMPLE_ROOT.resolve()) else path.name
+    """Where a record came from without the machine's path (``FaceData.source_name``)."""
+    return record.source_name
 
 
 def summary(record) -> str:
-    """``record.summary()`` with the source shown by ``source_name``."""
-    return record.summary().replace(str(record.source), source_name(record))
+    """``record.summary()``: size, labels, class counts and skips, with no machine path."""
+    return record.summary()

@@ -6,7 +6,7 @@ a docstring or editing a module the task never imports (a figure, another method
 change of code the task runs invalidates it. A run folder::
 
     <results>/<notebook>/<name>-<key>/
-        config.json       the config, as given
+        config.json       the full resolved recipe (every default filled in)
         metrics.json      {"final": {...test metrics...}, "best_epoch": .., "history": [per-epoch dicts]}
         predictions.npz   test-split logits, labels and names
         provenance.json   device, torch version, git commit, seed, wall time, images/s, data, code hash
@@ -190,61 +190,29 @@ def task_code_hash(task: str, package_dir: Path = PACKAGE_DIR) -> str:
 
 def run_key(config: dict) -> str:
     """12 hex digits of the hash of the config and of the code its task executes."""
+    config = resolve_config(config)
     payload = json.dumps(config, sort_keys=True, default=str) + task_code_hash(config["task"])
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
-# keys every run config carries, read by the run cache and the notebooks rather than by the task
-COMMON_KEYS = frozenset({"task", "notebook", "name", "profile", "seed"})
-
-
-_KEYS: dict[tuple, frozenset] = {}  # memo: (task, code key) -> task_config_keys
-
-
-def task_config_keys(task: str) -> frozenset[str]:
-    """The top-level config keys a task reads: every ``config["key"]`` and ``config.get("key")`` in the code it
-    executes (``task_files``), plus COMMON_KEYS. Found from the code itself, so it cannot drift from it."""
-    memo = (task, task_code_hash(task))
-    if memo not in _KEYS:
-        _KEYS[memo] = _read_config_keys(task)
-    return _KEYS[memo]
-
-
-def _read_config_keys(task: str) -> frozenset[str]:
-    keys = set(COMMON_KEYS)
-    for path in task_files(task):
-        for node in ast.walk(ast.parse(path.read_text())):
-            target = key = None
-            if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
-                target, key = node.value, node.slice.value
-            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
-                  and node.args and isinstance(node.args[0], ast.Constant)):
-                target, key = node.func.value, node.args[0].value
-            if isinstance(target, ast.Name) and target.id == "config" and isinstance(key, str):
-                keys.add(key)
-    return frozenset(keys)
-
-
-def check_config(config: dict) -> None:
-    """Refuse a config with a key its task never reads (a misspelt knob would otherwise silently fall back to
-    its default), or a training block (``train``, ``pretrain``) with a key TrainConfig does not have."""
-    import dataclasses
-
-    from .train import TrainConfig
+def resolve_config(config: dict) -> dict:
+    """The full resolved recipe of a run config: checked by its task's recipe class (an unknown or misspelt
+    key, or a training-block key TrainConfig lacks, is an error naming the key and the allowed ones) with
+    every default filled in. This is what the run key hashes and config.json stores. A task registered
+    without a recipe (a reader's own) keeps its config as given."""
+    from .tasks import TASKS
     where = f"{config.get('notebook', '?')}/{config.get('name', '?')}"
     if "task" not in config:
         raise ValueError(f"run config {where}: no 'task' key")
-    allowed = task_config_keys(config["task"])
-    unknown = sorted(set(config) - allowed)
-    if unknown:
-        raise ValueError(f"run config {where}: unknown key(s) {', '.join(map(repr, unknown))} for task "
-                         f"{config['task']!r}; allowed: {', '.join(sorted(allowed))}")
-    fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"seed", "device"}
-    for block in ("train", "pretrain"):
-        bad = sorted(set(config.get(block) or {}) - fields)
-        if bad:
-            raise ValueError(f"run config {where}: unknown key(s) {', '.join(map(repr, bad))} in {block!r}; "
-                             f"TrainConfig has: {', '.join(sorted(fields))}")
+    if config["task"] not in TASKS:
+        raise ValueError(f"run config {where}: task={config['task']!r}: expected one of {', '.join(TASKS)}")
+    recipe = getattr(TASKS[config["task"]], "recipe", None)
+    return recipe.from_config(config).to_config() if recipe is not None else dict(config)
+
+
+def check_config(config: dict) -> dict:
+    """Refuse a config its task's recipe does not accept (see ``resolve_config``); returns it resolved."""
+    return resolve_config(config)
 
 
 def default_results_dir(profile: str) -> Path:
@@ -255,6 +223,8 @@ def default_results_dir(profile: str) -> Path:
 
 
 def run_dir(config: dict, results_dir=None) -> Path:
+    """The folder of a run: <results>/<notebook>/<name>-<key of the resolved config and the task's code>."""
+    config = resolve_config(config)
     base = Path(results_dir) if results_dir else default_results_dir(config.get("profile", "smoke"))
     return base / config["notebook"] / f"{config['name']}-{run_key(config)}"
 
@@ -324,9 +294,10 @@ def run_or_load(config: dict, results_dir=None, *, train: bool = True, progress:
     """The stored run for ``config`` if there is one; otherwise train it (if ``train``) and store it.
 
     config: a JSON-able dict with at least "task" (a name in fer_utils.tasks.TASKS), "notebook", "name",
-    "profile" and "seed". Raises CacheMiss when nothing is stored and ``train`` is False.
+    "profile" and "seed"; the task's recipe checks it and fills in the defaults (``resolve_config``).
+    Raises CacheMiss when nothing is stored and ``train`` is False.
     """
-    check_config(config)
+    config = resolve_config(config)
     target = run_dir(config, results_dir)
     if all((target / f).is_file() for f in FILES):
         return load_run(target)
@@ -357,8 +328,11 @@ def run_or_load(config: dict, results_dir=None, *, train: bool = True, progress:
                   "data": out.get("data", {}),
                   "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     (work / "provenance.json").write_text(json.dumps(provenance, indent=1))
-    for leftover in work.glob("*.pt"):  # checkpoints are for resuming, not for the results folder
+    for leftover in work.rglob("*.pt"):  # checkpoints (also a phase's, in a subfolder) are for resuming only
         leftover.unlink()
+    for folder in sorted((d for d in work.rglob("*") if d.is_dir()), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
     if target.exists():
         shutil.rmtree(target)
     os.replace(work, target)

@@ -2,7 +2,9 @@
 
 The data lives on the device as uint8 (``DeviceData``); each step gathers a batch of indices, builds the
 augmented views on the device, runs ``forward_fn(model, batch)`` and ``loss_fn(outputs, batch, epoch)``,
-and takes an optimiser step. A paper's method is just its loss (and, if it needs several views or
+and takes an optimiser step (or runs a method's own ``step_fn`` with several updates, e.g. teacher/student).
+Feature-level models (heads on frozen features, temporal encoders on clips of features) train through the
+same loop with ``views=()``. A paper's method is just its loss (and, if it needs several views or
 networks, its forward); its step then reads like its equations::
 
     result = fit(model, train, valid, supervised_ce, TrainConfig(epochs=30), ckpt_dir="runs/x")
@@ -18,6 +20,7 @@ Model selection uses the validation split only; the test split is never seen dur
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -40,17 +43,19 @@ class TrainConfig:
     batch_size: int = 128
     lr: float = 5e-4
     weight_decay: float = 1e-4
-    optimizer: str = "adam"            # "adam" | "sgd" (momentum, Nesterov)
+    optimizer: str = "adam"            # "adam" | "adamw" | "sgd" (momentum, Nesterov)
     momentum: float = 0.9
     schedule: str = "cosine"           # "cosine" (per step) | "exp" (lr_gamma per epoch) | "none"
     lr_gamma: float = 0.95
     sampler: str = "plain"             # "plain" (shuffled, drop-last) | "balanced" (equal per class)
     steps_per_epoch: int | None = None  # None: one pass over the training data
-    views: tuple[str, ...] = ("weak",)  # views each batch carries: "plain", "weak", "strong"
+    views: tuple[str, ...] = ("weak",)  # views each batch carries: "plain", "weak", "strong", "flipped_strong";
+                                        # () = the data are not images (features, clips): batch["x"] is the raw rows
     strong_ops: int = 2                 # RandAugment ops of the strong view
     erasing: bool = False               # random erasing on the weak and strong views
     jitter: float = 0.0                 # colour jitter strength on the weak and strong views (p = 0.5)
     mu: int = 7                         # unlabelled images per labelled image (when fit gets unlabelled data)
+    select: str = "macro_f1"            # the validation score whose best epoch is kept (higher is better)
     eval_batch_size: int = 1024
     flip_tta: bool = False              # evaluation averages the logits of each face and its mirror image
     compile: bool = False
@@ -93,6 +98,7 @@ class FitResult:
     images_per_s: float
 
 
+@functools.cache
 def cpu_has_bf16() -> bool:
     """True on x86 CPUs with native bf16 arithmetic (AVX512-BF16 or AMX-BF16) under a torch build that
     dispatches AVX512 kernels (``torch.backends.cpu.get_cpu_capability()``); elsewhere bf16 autocast on the
@@ -170,6 +176,9 @@ def make_batch(data: DeviceData, idx: torch.Tensor, cfg: TrainConfig, gen: torch
     (``x`` is the first of ``cfg.views``); with unlabelled data also ``u_index``, ``u_weak`` and
     ``u_strong`` (FixMatch-style weak and strong views of mu * B unlabelled images)."""
     batch = {"index": idx, "y": data.labels[idx], **{k: v[idx] for k, v in data.extra.items()}}
+    if not cfg.views:  # not images: the rows themselves (features, clips of features)
+        batch["x"] = data.images[idx]
+        return batch
     batch.update(_views(A.to_float(data.images[idx]), cfg.views, cfg, gen, channels_last))
     batch["x"] = batch[cfg.views[0]]
     if unlabelled is not None:
@@ -208,6 +217,14 @@ def predict(model, images: torch.Tensor, batch_size: int = 1024, amp: bool = Tru
     return torch.cat(out) if out else torch.zeros(0)
 
 
+def frame_features(model, images: torch.Tensor, batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """(features (N, D), logits (N, K)) of a frozen FERNet on uint8 images, through ``predict`` (eval mode, no
+    augmentation): the inputs of the heads, temporal encoders and AU models trained on features."""
+    k = model.fc.out_features
+    both = predict(model, images, batch_size, forward=lambda m, x: torch.cat(m(x, return_features=True)[:2], 1))
+    return both[:, k:], both[:, :k]
+
+
 def evaluate(model, data: DeviceData, num_classes: int, batch_size: int = 1024, forward=None,
              flip_tta: bool = False) -> dict:
     """Macro F1 and accuracy on the labelled samples of ``data`` (model selection uses the valid split)."""
@@ -224,19 +241,37 @@ def _save_atomic(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, loss_fn: Callable,
+def _optimizer(groups: list[dict], cfg: TrainConfig) -> torch.optim.Optimizer:
+    for g in groups:
+        g.setdefault("lr", cfg.lr)
+        g["base_lr"] = g["lr"]
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay)
+    raise ValueError(f"optimizer={cfg.optimizer!r}: expected 'adam', 'adamw' or 'sgd'")
+
+
+def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, loss_fn: Callable | None,
         cfg: TrainConfig, *, num_classes: int | None = None, forward_fn: Callable = default_forward,
-        eval_forward: Callable | None = None, evaluate_fn: Callable | None = None,
-        param_groups: list[dict] | None = None, on_epoch_start: Callable | None = None,
+        step_fn: Callable | None = None, evaluate_fn: Callable | None = None,
+        param_groups: list[dict] | dict[str, list[dict]] | None = None, on_epoch_start: Callable | None = None,
         on_epoch_end: Callable | None = None, unlabelled: DeviceData | None = None,
         batches_fn: Callable | None = None, state: dict | None = None, ckpt_dir=None,
         progress: bool = True, on_step: Callable | None = None) -> FitResult:
-    """Train ``model`` on ``train`` and select the epoch with the best validation macro F1.
+    """Train ``model`` on ``train`` and keep the epoch with the best validation score ``cfg.select``.
 
-    loss_fn(outputs, batch, epoch) -> loss or (loss, {term: value}); forward_fn(model, batch) -> outputs.
-    evaluate_fn(model, valid) -> dict with "macro_f1" (the selection metric) and anything else to log;
-    default: ``evaluate`` with ``eval_forward``.
-    param_groups: optimiser groups (e.g. another lr for the classifier), default all parameters.
+    The step: ``outputs = forward_fn(model, batch)``; ``loss_fn(outputs, batch, epoch)`` -> loss or
+    (loss, {term: value}); one optimiser update. A method whose step takes more than one update (a student
+    that steps before its teacher) gives ``step_fn(model, batch, epoch, update)`` instead, which returns
+    (loss, terms) and calls ``update(loss, name)`` for each of its optimisers in order.
+    Images (uint8 (N, H, W)) get the augmented views of ``cfg.views``; with ``views=()`` the rows of
+    ``train.images`` (features, clips) are the batch's ``x`` as they are.
+    evaluate_fn(model, valid) -> dict of scores holding ``cfg.select`` (default: ``evaluate``, macro F1 and
+    accuracy). param_groups: optimiser groups (e.g. another lr for the classifier), default all parameters;
+    a dict {name: groups} makes one optimiser per name (same kind and schedule), which ``update`` names.
     on_epoch_start(model, epoch, history) runs before each epoch (also after a resume: state a method
     keeps between epochs, such as thresholds, is rebuilt from the history records);
     on_epoch_end(model, epoch, record) may add entries to the epoch's history record (e.g. thresholds).
@@ -249,34 +284,43 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
     """
     device = cfg.resolved_device()
     cuda = device.type == "cuda"
-    bf16 = fast_precision(device, cfg.amp) == "bf16"
+    images = bool(cfg.views)
+    bf16 = images and fast_precision(device, cfg.amp) == "bf16"
     model.to(device)
     if bf16:
         model.to(memory_format=torch.channels_last)
     num_classes = num_classes or int(train.labels.max()) + 1
-    groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
-    for g in groups:
-        g.setdefault("lr", cfg.lr)
-        g["base_lr"] = g["lr"]
-    if cfg.optimizer == "adam":
-        opt = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    elif cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay)
-    else:
-        raise ValueError(f"optimizer={cfg.optimizer!r}: expected 'adam' or 'sgd'")
+    if not isinstance(param_groups, dict):
+        param_groups = {"main": param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]}
+    opts = {name: _optimizer(groups, cfg) for name, groups in param_groups.items()}
+    first = next(iter(opts))
+
+    def update(loss: torch.Tensor, name: str | None = None) -> None:
+        opt = opts[name or first]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
     step_model = torch.compile(model) if cfg.compile else model
+    if step_fn is None:
+        def step_fn(m, batch, epoch, update):
+            out = loss_fn(forward_fn(m, batch), batch, epoch)
+            loss, terms = out if isinstance(out, tuple) else (out, {})
+            update(loss)
+            return loss, terms
     labelled = int((train.labels >= 0).sum()) if cfg.sampler == "balanced" else len(train)
     steps = cfg.steps_per_epoch or max(1, labelled // cfg.batch_size)
     total_steps = steps * cfg.epochs
 
     history: list[dict] = []
-    best = {"score": -1.0, "epoch": -1, "state": None}
+    best = {"score": -float("inf"), "epoch": -1, "state": None}
     start_epoch, train_seconds, images_seen = 0, 0.0, 0
     ckpt = Path(ckpt_dir) / "last.pt" if ckpt_dir else None
     if ckpt is not None and ckpt.is_file():
         saved = torch.load(ckpt, map_location=device, weights_only=False)
         model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
+        for name, opt in opts.items():
+            opt.load_state_dict(saved["optimizers"][name])
         history, best = saved["history"], saved["best"]
         start_epoch, train_seconds, images_seen = saved["epoch"] + 1, saved["train_seconds"], saved["images_seen"]
         for k, v in (state or {}).items():
@@ -309,17 +353,13 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
         term_sums: dict[str, torch.Tensor] = {}
         for step in range(steps):
             factor = lr_factor(cfg.schedule, epoch * steps + step, total_steps, epoch, cfg.lr_gamma)
-            for g in opt.param_groups:
-                g["lr"] = g["base_lr"] * factor
+            for opt in opts.values():
+                for g in opt.param_groups:
+                    g["lr"] = g["base_lr"] * factor
             batch = make_batch(train, batches[step], cfg, gen, channels_last=bf16, unlabelled=unlabelled,
                                u_idx=u_batches[step] if u_batches is not None else None)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                outputs = forward_fn(step_model, batch)
-                out = loss_fn(outputs, batch, epoch)
-            loss, terms = out if isinstance(out, tuple) else (out, {})
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+                loss, terms = step_fn(step_model, batch, epoch, update)
             loss_sum += loss.detach().float()
             for k, v in terms.items():
                 term_sums[k] = term_sums.get(k, 0) + torch.as_tensor(v, device=device).detach().float()
@@ -330,23 +370,25 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
         seconds = time.perf_counter() - t0
         train_seconds += seconds
         images_seen += steps * cfg.batch_size
-        record = {"epoch": epoch, "train_loss": loss_sum.item() / steps, "lr": opt.param_groups[0]["lr"],
+        record = {"epoch": epoch, "train_loss": loss_sum.item() / steps, "lr": opts[first].param_groups[0]["lr"],
                   "epoch_seconds": seconds, "images_per_s": steps * cfg.batch_size / seconds}
         record.update({k: v.item() / steps for k, v in term_sums.items()})
         if valid is not None:
             scores = (evaluate_fn(model, valid) if evaluate_fn else
-                      evaluate(model, valid, num_classes, cfg.eval_batch_size, eval_forward, cfg.flip_tta))
+                      evaluate(model, valid, num_classes, cfg.eval_batch_size, flip_tta=cfg.flip_tta))
+            if cfg.select not in scores:
+                raise KeyError(f"select={cfg.select!r}: the validation scores hold {', '.join(scores)}")
             record.update({f"valid_{k}": v for k, v in scores.items()})
-            if scores["macro_f1"] > best["score"]:
-                best = {"score": scores["macro_f1"], "epoch": epoch,
+            if scores[cfg.select] > best["score"]:
+                best = {"score": scores[cfg.select], "epoch": epoch,
                         "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
         if on_epoch_end is not None:
             on_epoch_end(model, epoch, record)
         history.append(record)
-        bar.set_postfix(loss=f"{record['train_loss']:.3f}", f1=f"{record.get('valid_macro_f1', float('nan')):.3f}")
+        bar.set_postfix(loss=f"{record['train_loss']:.3f}", score=f"{record.get('valid_' + cfg.select, float('nan')):.3f}")
         if ckpt is not None:
-            _save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "history": history,
-                          "best": best, "epoch": epoch, "train_seconds": train_seconds,
+            _save_atomic({"model": model.state_dict(), "optimizers": {n: o.state_dict() for n, o in opts.items()},
+                          "history": history, "best": best, "epoch": epoch, "train_seconds": train_seconds,
                           "images_seen": images_seen, "config": dataclasses.asdict(cfg),
                           "state": {k: v.detach().clone() for k, v in (state or {}).items()}}, ckpt)
     if best["state"] is not None:

@@ -44,7 +44,7 @@ def test_abaw_expr(affwild2):
     assert list(d.frames) == [1, 2, 3, 5, 1, 2, 3]
     assert list(d.labels) == [0, -1, 4, 7, 1, 2, 3]  # the -1 frame is kept: the unlabelled pool
     assert d.names[3] == "video_a/00005"
-    assert [(s.line, s.reason) for s in d.skipped] == [(5, "no image: cropped_aligned/video_a/00004.jpg")]
+    assert [(s.line, s.reason) for s in d.skipped] == [(5, "missing image: cropped_aligned/video_a/00004.jpg")]
     assert d.skipped[0].file.endswith("video_a.txt")
     only_b = load_abaw("EXPR", "train", affwild2, videos=["video_b_left"])
     assert len(only_b) == 3 and not only_b.skipped

@@ -9,7 +9,6 @@ import torch.nn.functional as F
 
 from fer_utils.losses import (feedback_coefficient, student_pseudo_label_loss, teacher_consistency_loss,
                               teacher_feedback_loss, teacher_loss, teacher_supervised_loss)
-from fer_utils.models import TeacherStudent
 from fer_utils.temporal import (TemporalEncoder, clip_logits, segment_lengths, sliding_window_vote, standin_clips,
                                 video_chunks, vote_per_video, window_starts)
 from tests.helpers import save_jpg, some_faces
@@ -58,19 +57,50 @@ def test_teacher_loss_sums_eq_2_and_drops_feedback_in_the_ablation():
     assert off["total"].item() == pytest.approx(math.log(4) + LN2) and off["feedback"].item() == 0
 
 
-def test_student_step_is_sgd_with_momentum_and_cosine_lr():
+def test_fit_steps_each_optimiser_with_its_own_lr_in_the_order_the_step_gives():
+    """The teacher/student step: two optimisers in fit, the student's update first (its lr 0 here: it must
+    not move), then the teacher's; no update hidden in a forward."""
+    from torch import nn
+
+    from fer_utils.train import DeviceData, TrainConfig, fit
     torch.manual_seed(0)
-    m = TeacherStudent(2, student_lr=0.1, momentum=0.5, total_steps=2)
-    p = next(m.student.parameters())
-    before = p.detach().clone()
-    loss = (p ** 2).sum() / 2                                        # gradient = p
-    lr = m.student_step(loss)
-    assert lr == pytest.approx(0.1)                                  # cosine at step 0
-    torch.testing.assert_close(p.detach(), before * 0.9)
-    lr = m.student_step((p ** 2).sum() / 2)                          # buffer = 0.5 * before + 0.9 before
-    assert lr == pytest.approx(0.05)                                 # halfway through the cosine
-    torch.testing.assert_close(p.detach(), before * 0.9 - 0.05 * (0.5 * before + 0.9 * before))
-    assert int(m.student_steps) == 2 and "student_mom_0" in m.state_dict()
+    net = nn.ModuleDict({"student": nn.Linear(3, 2), "teacher": nn.Linear(3, 2)})
+    data = DeviceData(torch.randn(32, 3), torch.randint(0, 2, (32,)))
+    order = []
+
+    def step(m, batch, epoch, update):
+        update(F.cross_entropy(m["student"](batch["x"]), batch["y"]), "student")
+        order.append("student")
+        loss = F.cross_entropy(m["teacher"](batch["x"]), batch["y"])
+        update(loss, "teacher")
+        order.append("teacher")
+        return loss, {}
+
+    s0, t0 = net["student"].weight.detach().clone(), net["teacher"].weight.detach().clone()
+    cfg = TrainConfig(epochs=1, batch_size=8, optimizer="sgd", lr=0.1, schedule="none", views=(), device="cpu")
+    groups = {"teacher": [{"params": list(net["teacher"].parameters())}],
+              "student": [{"params": list(net["student"].parameters()), "lr": 0.0}]}
+    fit(net, data, None, None, cfg, step_fn=step, param_groups=groups, progress=False)
+    assert order == ["student", "teacher"] * 4
+    assert torch.equal(net["student"].weight, s0) and not torch.equal(net["teacher"].weight, t0)
+
+
+def test_feedback_is_zero_for_an_update_that_changes_nothing_and_ignores_batch_statistics():
+    """Eq. 6's before and after are measured with eval-mode BatchNorm on the labelled batch alone, both after
+    the student's Eq. 1 forward has moved the running statistics: an update that changes nothing gives
+    f = 0 exactly, whatever else shares the student's batches (issue: a biased f)."""
+    from fer_utils.models import build_model
+    from fer_utils.tasks.ssl_temporal import labelled_loss
+    torch.manual_seed(0)
+    net = build_model("resnet18_w4_s2", 8)
+    x, y = torch.randn(16, 1, 48, 48), torch.randint(0, 8, (16,))
+    stale = labelled_loss(net, x, y)
+    net(torch.randn(64, 1, 48, 48) * 3)           # the student's train-mode forward on the unlabelled faces
+    before = labelled_loss(net, x, y)
+    after = labelled_loss(net, x, y)              # no update in between
+    assert net.training                           # the mode is restored
+    assert feedback_coefficient(before, after).item() == 0.0
+    assert stale.item() != before.item()          # measured across that forward, f would see the BN change
 
 
 def test_sliding_window_vote_hand_computed():

@@ -30,8 +30,9 @@ def test_mutexmatch_with_dynamic_or_fixed_threshold(tmp_path, threshold):
     history = out["history"]
     assert {"sup", "pseudo", "sep", "neg", "mask_rate"} <= set(history[0])
     assert all(len(h["thresholds"]) == 8 for h in history)
-    if threshold == "dat":  # Eq. 4 at epoch 0 is half of beta * m_c (or 0.8 for a class never right)
-        assert all(0 < t <= 0.95 for t in history[0]["thresholds"])
+    if threshold == "dat":  # warm-up epoch: nothing passes; then Eq. 4 at t = 0 is half of beta * m_c
+        assert history[0]["thresholds"] == pytest.approx([1.01] * 8) and history[0]["mask_rate"] == 0
+        assert all(0 < t <= 0.95 for t in history[1]["thresholds"])
     else:
         assert history[0]["thresholds"] == [0.95] * 8
     assert out["data"]["n_unlabelled"] > 100 and out["data"]["n_train"] < 100

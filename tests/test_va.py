@@ -63,7 +63,7 @@ def test_va_heads_learn_a_known_mapping_and_select_on_validation():
     spec = {"epochs": 40, "batch_size": 64, "lr": 3e-3, "hidden": 32, "dropout": 0.0}
     model, history, counts = train_va_heads(x[:500], y[:500], x[500:], y[500:], spec, seed=0)
     assert counts == {"valence": 0, "arousal": 0}
-    assert history[-1]["loss"] < 0.5 * history[0]["loss"]
+    assert history[-1]["train_loss"] < 0.5 * history[0]["train_loss"]
     assert max(h["valid_ccc_mean"] for h in history) > 0.9
     with torch.no_grad():                        # no extreme in training: the polarity heads never fire
         assert (model(x * 10)["pol_valence"].argmax(1) == 1).all()

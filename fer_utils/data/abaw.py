@@ -21,7 +21,7 @@ import numpy as np
 
 from ..labels import ABAW_AUS, ABAW_CLASSES
 from .io import parse_float, parse_int, read_images, resolve_root
-from .record import DataError, FaceData, Skip
+from .record import DataError, FaceData, image_found
 
 TASKS = {
     "EXPR": ("EXPR_Classification_Challenge", ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness",
@@ -101,8 +101,7 @@ def load_abaw(task: str, split: str, root=None, *, size: int = 48, videos=None,
             value = _parse_line(task, text, path, line)
             frame = line - 1
             img = img_root / video / f"{frame:05d}.jpg"
-            if not img.is_file():
-                skipped.append(Skip(str(path), line, f"no image: {images_dir}/{video}/{frame:05d}.jpg"))
+            if not image_found(img, path, line, skipped, f"{images_dir}/{video}/{frame:05d}.jpg"):
                 continue
             values.append(value)
             paths.append(img)

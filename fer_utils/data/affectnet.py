@@ -13,7 +13,7 @@ import numpy as np
 
 from ..labels import AFFECTNET_CLASSES, AFFECTNET_EXCLUDED
 from .io import csv_rows, parse_float, parse_int, read_images, resolve_root
-from .record import DataError, FaceData, Skip
+from .record import DataError, FaceData, Skip, image_found
 
 HEADER = ["subDirectory_filePath", "face_x", "face_y", "face_width", "face_height", "facial_landmarks",
           "expression", "valence", "arousal"]
@@ -47,8 +47,7 @@ def load_affectnet(split: str, root=None, *, size: int = 48) -> FaceData:
             continue
         v, a = (parse_float(fields[i], csv_file, line, w) for i, w in ((7, "valence"), (8, "arousal")))
         path = img_dir / fields[0].strip()
-        if not path.is_file():
-            skipped.append(Skip(str(csv_file), line, f"missing image: {fields[0].strip()} is not in {img_dir}"))
+        if not image_found(path, csv_file, line, skipped, f"{fields[0].strip()} is not in {img_dir.name}/"):
             continue
         names.append(fields[0].strip())
         labels.append(expression)

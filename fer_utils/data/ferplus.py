@@ -19,7 +19,7 @@ import numpy as np
 from ..labels import FERPLUS_CLASSES, FERPLUS_VOTE_COLUMNS, majority_labels
 from .io import cached, csv_rows, dataset_dir, parse_int, read_images, resolve_root
 from .med_codec import read_pack
-from .record import DataError, FaceData, Skip
+from .record import DataError, FaceData, Skip, first_row, image_found
 
 FOLDERS = {"train": "FER2013Train", "valid": "FER2013Valid", "test": "FER2013Test"}
 USAGE = {"train": "Training", "valid": "PublicTest", "test": "PrivateTest"}
@@ -99,15 +99,12 @@ def _build_from_folder(folder: Path, split: str) -> FaceData:
         name = fields[0].strip()
         if not name.endswith(".png"):
             raise DataError(f"{label_csv}:{line}: expected an image name like fer0000000.png, got {name!r}")
-        if name in seen:
-            skipped.append(Skip(str(label_csv), line, f"duplicate row: {name} already on line {seen[name]}"))
+        if not first_row(seen, name, label_csv, line, skipped):
             continue
-        seen[name] = line
         v = [parse_int(x, label_csv, line, f"vote count ({col})", 0, 10**6)
              for x, col in zip(fields[2:], FERPLUS_VOTE_COLUMNS)]
         path = folder / name
-        if not path.is_file():
-            skipped.append(Skip(str(label_csv), line, f"missing image: {path.name} is not in {folder}"))
+        if not image_found(path, label_csv, line, skipped, f"{path.name} is not in {folder.name}/"):
             continue
         names.append(name)
         votes.append(v)
@@ -153,10 +150,8 @@ def _build_from_csv(split: str, fer2013_csv: Path, ferplus_csv: Path) -> FaceDat
         if not name:
             skipped.append(Skip(str(ferplus_csv), line, "dropped by FER+: no image name (not a face)"))
             continue
-        if name in seen:
-            skipped.append(Skip(str(ferplus_csv), line, f"duplicate row: {name} already on line {seen[name]}"))
+        if not first_row(seen, name, ferplus_csv, line, skipped):
             continue
-        seen[name] = line
         v = [parse_int(x, ferplus_csv, line, f"vote count ({col})", 0, 10**6)
              for x, col in zip(new[2:], FERPLUS_VOTE_COLUMNS)]
         pixels = old[1].split()

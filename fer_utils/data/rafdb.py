@@ -11,7 +11,7 @@ import numpy as np
 
 from ..labels import RAFDB_CLASSES
 from .io import parse_int, read_images, resolve_root
-from .record import DataError, FaceData, Skip
+from .record import DataError, FaceData, image_found
 
 SPLITS = ("train", "test")
 
@@ -40,8 +40,7 @@ def load_rafdb(split: str, root=None, *, size: int = 48) -> FaceData:
             continue
         label = parse_int(fields[1], label_file, line, "label", 1, 7)
         path = img_dir / name.replace(".jpg", "_aligned.jpg")
-        if not path.is_file():
-            skipped.append(Skip(str(label_file), line, f"missing image: {path.name} is not in {img_dir}"))
+        if not image_found(path, label_file, line, skipped, f"{path.name} is not in {img_dir.name}/"):
             continue
         names.append(name)
         labels.append(label - 1)

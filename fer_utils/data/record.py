@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -24,6 +25,34 @@ class Skip:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
         return f"{where}: {self.reason}"
+
+
+def first_row(seen: dict, name: str, file, line: int, skipped: list) -> bool:
+    """True the first time a loader meets ``name``; a later row repeating it is logged in ``skipped`` as a
+    duplicate (the first row is kept, as FER+'s label.csv does) and gives False."""
+    if name in seen:
+        skipped.append(Skip(str(file), line, f"duplicate row: {name} already on line {seen[name]}"))
+        return False
+    seen[name] = line
+    return True
+
+
+def image_found(path: Path, file, line: int, skipped: list, shown: str | None = None) -> bool:
+    """True if the image a row names exists; else the row is logged in ``skipped`` as a missing image
+    (``shown``: how the reason names the image, default its path) and gives False."""
+    if Path(path).is_file():
+        return True
+    skipped.append(Skip(str(file), line, f"missing image: {shown or path}"))
+    return False
+
+
+def source_label(source) -> str:
+    """A data source without the machine's path: the last two parts of it (e.g. ``ferplus/FER2013Train``),
+    marked when it is the bundled sample (the book prints no machine paths)."""
+    from ..paths import SAMPLE_ROOT
+    path = Path(str(source))
+    label = "/".join(path.parts[-2:])
+    return f"{label} (bundled sample)" if path.resolve().is_relative_to(SAMPLE_ROOT.resolve()) else label
 
 
 @dataclass
@@ -86,6 +115,11 @@ class FaceData:
         return dataclasses.replace(self, labels=labels,
                                    class_names=tuple(class_names or self.class_names))
 
+    @property
+    def source_name(self) -> str:
+        """Where the split came from, without the machine's path (``source_label``)."""
+        return source_label(self.source)
+
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels[self.labels >= 0], minlength=self.num_classes)
         return {c: int(k) for c, k in zip(self.class_names, counts)}
@@ -93,7 +127,7 @@ class FaceData:
     def summary(self) -> str:
         """One paragraph: size, labelled/unlabelled counts, class counts and skips."""
         unl = int((self.labels < 0).sum())
-        lines = [f"{self.dataset} {self.split}: {len(self)} images {self.images.shape[1:]} from {self.source}",
+        lines = [f"{self.dataset} {self.split}: {len(self)} images {self.images.shape[1:]} from {self.source_name}",
                  f"  labelled {len(self) - unl}, unlabelled {unl}",
                  "  " + ", ".join(f"{c} {k}" for c, k in self.class_counts().items())]
         if self.skipped:

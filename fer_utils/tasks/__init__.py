@@ -1,5 +1,7 @@
-"""Training tasks that ``run_or_load`` can run, by name. Each takes (config, work_dir, progress) and returns
-the final test metrics, the per-epoch history and the test predictions (``common.outcome``).
+"""Training tasks that ``run_or_load`` can run, by name. Each takes (recipe, work_dir, progress) and returns
+the final test metrics, the per-epoch history and the test predictions (``common.outcome``). A task's
+recipe is a frozen dataclass beside it (``CCTRecipe`` in ``cct.py``): every knob with its one default, unit
+and the paper's value; a config with a key the recipe does not have is refused, naming the key.
 
 One module per method: ``supervised`` (the baseline), ``cct`` (paper 001), ``abaw5_expression`` (paper 000:
 frozen-feature baseline, MutexMatch with the dynamic adaptive threshold, noise-aware model), ``self_training``
@@ -12,15 +14,21 @@ from __future__ import annotations
 TASKS = {}
 
 
-def task(name):
-    """Register a training function under ``name`` (the "task" of a run config)."""
+def task(name, recipe):
+    """Register ``fn(recipe, work_dir, progress)`` under ``name`` (the "task" of a run config), with its recipe
+    class: the registered function takes a recipe or a config dict (checked and resolved by the recipe)."""
     def register(fn):
-        TASKS[name] = fn
-        return fn
+        def run(config, work_dir, progress: bool = True):
+            r = config if isinstance(config, recipe) else recipe.from_config(config)
+            return fn(r, work_dir, progress)
+        run.__module__, run.__name__, run.__doc__ = fn.__module__, fn.__name__, fn.__doc__
+        run.recipe = recipe
+        TASKS[name] = run
+        return run
     return register
 
 
 from . import abaw5_expression, abaw5_multitask, cct, self_training, ssl_temporal, supervised  # noqa: E402,F401  (registers the tasks)
-from .common import data_root_for, final_test_metrics, load_ferplus_splits, outcome  # noqa: E402
+from .common import Recipe, data_root_for, final_test_metrics, load_ferplus_splits, outcome  # noqa: E402
 
-__all__ = ["TASKS", "data_root_for", "final_test_metrics", "load_ferplus_splits", "outcome", "task"]
+__all__ = ["Recipe", "TASKS", "data_root_for", "final_test_metrics", "load_ferplus_splits", "outcome", "task"]

@@ -14,8 +14,8 @@
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,37 +23,123 @@ import torch
 import torch.nn.functional as F
 
 from ..data import DataError, load_abaw, load_affectnet, load_ckplus
+from ..ensemble import choose_other_threshold, predict_other_below
 from ..labels import ABAW_AUS, FERPLUS_CLASSES, expected_va, stratified_holdout, subject_kfold, va_from_votes
 from ..losses import ccc_loss, ce_dice_loss, polarity_labels, sigmoid_focal_loss, supervised_ce
-from ..metrics import au_f1, ccc, macro_f1
+from ..metrics import accuracy, au_f1, ccc, macro_f1
 from ..models import VAModel, build_model, va_predict
 from ..temporal import AUTemporalNet
-from ..train import DeviceData, TrainConfig, fit, predict, seed_everything
+from ..train import DeviceData, TrainConfig, fit, frame_features, predict, seed_everything
 from . import task
-from .common import data_root_for, final_test_metrics, load_ferplus_splits, outcome, training_split
-from .ssl_temporal import frame_features
+from .common import (FERPlusRecipe, Recipe, block, data_root_for, final_test_metrics, load_ferplus_splits, outcome,
+                     require, training_split)
 
 OTHER = FERPLUS_CLASSES.index("contempt")  # contempt plays ABAW's 'Other' (the rarest FER+ class)
 
 
-@task("expression_subclassifier")
-def expression_subclassifier(config: dict, work_dir, progress: bool = True) -> dict:
-    """One sub-classifier. config: arch, dice (CE + lambda Dice, or CE alone), lam (1), scheme ("8way", or
-    "no_other": contempt left out of training, predicted at inference below a threshold the chapter chooses
-    on FER+ Valid), bootstrap (resample the training set with replacement, seeded)."""
+@dataclass(frozen=True)
+class SubclassifierRecipe(FERPlusRecipe):
+    """Paper 004 §3: one expression sub-classifier, CE + lambda soft Dice."""
+    dice: bool = True                  # CE + lam * Dice (False: CE alone, the ablation)  paper: True
+    lam: float = 1.0                   # weight of the Dice term                          paper: 1
+    scheme: str = "8way"               # "8way" | "no_other" (scheme 2: 'Other' below a threshold)  paper: both
+    bootstrap: bool = False            # resample the training set with replacement (bagging)  paper: True
+
+    def check(self, where):
+        super().check(where)
+        if self.scheme not in ("8way", "no_other"):
+            raise ValueError(f"run config {where}: scheme={self.scheme!r}: expected '8way' or 'no_other'")
+
+
+@dataclass(frozen=True)
+class AUModelSpec:
+    """Paper 004 §4 (method notes A11): the three-pipeline temporal AU model."""
+    epochs: int = 60
+    batch_size: int = 16               # sequences per step
+    lr: float = 1e-3                   # AdamW                                            paper: not stated
+    weight_decay: float = 1e-2
+    heads: int = 8
+    layers: int = 2                    # Transformer layers                               paper: 2
+    ff: int = 512
+    dropout: float = 0.3               #                                                  paper: 0.3
+
+
+@dataclass(frozen=True)
+class AUTemporalRecipe(Recipe):
+    """Paper 004 §4 on CK+48's FACS labels: frozen expression features -> temporal AU model, focal loss."""
+    arch: str = "resnet50"             # the feature backbone (trained on FER+ expressions first)
+    pretrain: TrainConfig = block(TrainConfig, TrainConfig())
+    au_model: AUModelSpec = block(AUModelSpec, AUModelSpec())
+    au_width: int | None = None        # project the features to this width first (None: as they are)
+    alpha: float = 0.75                # focal loss alpha                                 paper: 0.75
+    gamma: float = 2.0                 # focal loss gamma                                 paper: 2
+    folds: int = 10                    # subject-independent CK+ folds
+    split_seed: int = 0
+
+
+@dataclass(frozen=True)
+class VAHeadSpec:
+    """Paper 004 §2.3: the polarity classifiers and the valence/arousal heads on fused features."""
+    epochs: int = 50
+    batch_size: int = 256              # the CCC statistics are per batch                 paper: not stated
+    lr: float = 1e-4                   # Adam                                             paper: 1e-4
+    hidden: int = 256
+    dropout: float = 0.1
+    polarity_epochs: int | None = None  # None: as many as the heads
+
+
+@dataclass(frozen=True)
+class VAFusionRecipe(Recipe):
+    """Paper 004 §2: three frozen backbones fused, polarity classifiers (Eq. 1), CCC-trained heads (Eq. 2)."""
+    archs: tuple = ("resnet50", "regnet_y_400mf", "efficientnet_b0")   # method notes B-004.2
+    pretrain: TrainConfig = block(TrainConfig, TrainConfig())
+    heads: VAHeadSpec = block(VAHeadSpec, VAHeadSpec())
+    va_source: str = "ferplus_votes"   # "ferplus_votes" (DERIVED stand-in) | "affectnet" | "affwild2"
+    affectnet_root: str | None = None  # the folder holding Manually_Annotated_file_lists/ and ..._Images/
+    affwild2_root: str | None = None   # the folder holding the ABAW annotations and cropped_aligned/
+    split_seed: int = 0
+
+    def check(self, where):
+        super().check(where)
+        if self.va_source not in ("ferplus_votes", "affectnet", "affwild2"):
+            raise ValueError(f"run config {where}: va_source={self.va_source!r}: expected 'ferplus_votes', "
+                             "'affectnet' or 'affwild2'")
+
+
+# Budgets per profile: expressions Adam lr 5e-4, 20 epochs, best epoch on validation (paper); cpu: 2 epochs
+# per member (the members differ 10x in speed: benchmarks/backbone_sweep.py), heads as on the gpu.
+_TINY = dict(epochs=1, batch_size=8, steps_per_epoch=1, lr=5e-4, weight_decay=1e-4)
+BUDGETS = {
+    "smoke": dict(seeds=[0], expression=_TINY, pretrain=_TINY, au_model=dict(epochs=2, batch_size=4, lr=1e-3),
+                  va_heads=dict(epochs=2, batch_size=64)),
+    "cpu":   dict(seeds=[0, 1, 2], va_seeds=[0],
+                  expression=dict(epochs=2, batch_size=128, lr=1e-3, weight_decay=1e-4),
+                  pretrain=dict(epochs=2, batch_size=128, steps_per_epoch=160, lr=1e-3, weight_decay=1e-4),
+                  au_model=dict(), va_heads=dict()),
+    "gpu":   dict(seeds=[0, 1, 2],
+                  expression=dict(epochs=20, batch_size=256, lr=5e-4, weight_decay=1e-4, compile=True),
+                  pretrain=dict(epochs=20, batch_size=256, lr=5e-4, weight_decay=1e-4, compile=True),
+                  au_model=dict(), va_heads=dict()),
+}
+
+
+@task("expression_subclassifier", SubclassifierRecipe)
+def expression_subclassifier(config: SubclassifierRecipe, work_dir, progress: bool = True) -> dict:
+    """One sub-classifier: CE + lambda Dice (or CE alone) on FER+; scheme "no_other" leaves contempt out of
+    training and predicts it below a threshold chosen here on FER+ Valid (stored with the run); bootstrap
+    resamples the training set with replacement (seeded)."""
     train, valid, test = load_ferplus_splits(config)
     train, _, noise = training_split(train, config)
-    if config.get("scheme", "8way") == "no_other":
+    if config.scheme == "no_other":
         train = train.subset(train.labels != OTHER)
-    if config.get("bootstrap"):
-        rng = np.random.default_rng(config["seed"] + 40_000)
+    if config.bootstrap:
+        rng = np.random.default_rng(config.seed + 40_000)
         train = train.subset(rng.integers(0, len(train), len(train)))
-    cfg = TrainConfig(**config["train"], seed=config["seed"])
+    cfg = config.train
     device = cfg.resolved_device()
-    seed_everything(config["seed"])
-    model = build_model(config["arch"], 8, dropout=config.get("dropout", 0.0))
-    lam = config.get("lam", 1.0)
-    loss = ((lambda out, batch, epoch: ce_dice_loss(out, batch["y"], 8, lam)) if config.get("dice", True)
+    seed_everything(config.seed)
+    model = build_model(config.arch, 8, dropout=config.dropout)
+    loss = ((lambda out, batch, epoch: ce_dice_loss(out, batch["y"], 8, config.lam)) if config.dice
             else supervised_ce)
     result = fit(model, DeviceData.from_record(train, device), DeviceData.from_record(valid, device), loss, cfg,
                  num_classes=8, ckpt_dir=work_dir, progress=progress)
@@ -61,7 +147,17 @@ def expression_subclassifier(config: dict, work_dir, progress: bool = True) -> d
     valid_logits = predict(result.model, torch.as_tensor(valid.images).to(device), cfg.eval_batch_size)
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names,
                    "valid_logits": valid_logits.cpu().numpy().astype(np.float16), "valid_labels": valid.labels}
-    out = outcome(final_test_metrics(test.labels, logits), result, predictions, train, valid, test, noise)
+    final = final_test_metrics(test.labels, logits)
+    if config.scheme == "no_other":   # scheme 2: the threshold is chosen on FER+ Valid (B-004.4)
+        thr, scores = choose_other_threshold(valid_logits.float().softmax(1).cpu(), valid.labels, OTHER)
+        pred = predict_other_below(logits.softmax(1).cpu(), OTHER, thr).numpy()
+        keep = test.labels >= 0
+        final["other_threshold"] = thr
+        final["other_valid_macro_f1"] = {str(k): v for k, v in scores.items()}
+        final["scheme2"] = {"macro_f1": macro_f1(test.labels[keep], pred[keep], 8),
+                            "accuracy": accuracy(test.labels[keep], pred[keep])}
+        predictions["scheme2_pred"] = pred.astype(np.int8)
+    out = outcome(final, result, predictions, train, valid, test, noise)
     out["data"]["n_distinct_train"] = int(len(np.unique(train.names)))
     return out
 
@@ -77,18 +173,17 @@ def ckplus_sequences(ck) -> np.ndarray:
     return np.array(list(groups.values()))
 
 
-@task("au_temporal")
-def au_temporal(config: dict, work_dir, progress: bool = True) -> dict:
-    """Paper 004 §4 on CK+48. config: arch (the feature backbone: resnet50, regnet_y_400mf, regnet_y_800mf),
-    pretrain (a FER+ expression training of that backbone; its frozen pooled features are the frame
-    features), au_model {epochs, batch_size, lr, heads, layers, ff, dropout}, au_width (project
-    the features first), alpha, gamma (focal),
-    folds (10). Scores: per-AU F1 at threshold 0.5 over the held-out predictions of all folds."""
+@task("au_temporal", AUTemporalRecipe)
+def au_temporal(config: AUTemporalRecipe, work_dir, progress: bool = True) -> dict:
+    """Paper 004 §4 on CK+48: a backbone trained on FER+ expressions (majority labels) gives frozen frame
+    features; the temporal AU model trains on each fold's training sequences with the sigmoid focal loss
+    (through ``fit``, the last epoch kept: no validation split inside a fold). Scores: per-AU F1 at
+    threshold 0.5 over the held-out predictions of all folds."""
     train, valid, _ = load_ferplus_splits(config)
-    cfg = TrainConfig(**config["pretrain"], seed=config["seed"])
+    cfg = config.pretrain
     device = cfg.resolved_device()
-    seed_everything(config["seed"])
-    backbone = build_model(config["arch"], 8)
+    seed_everything(config.seed)
+    backbone = build_model(config.arch, 8)
     result = fit(backbone, DeviceData.from_record(train, device), DeviceData.from_record(valid, device), supervised_ce,
                  cfg, num_classes=8, ckpt_dir=work_dir, progress=progress)
     ck = load_ckplus(data_root_for(config))
@@ -96,43 +191,35 @@ def au_temporal(config: dict, work_dir, progress: bool = True) -> dict:
     aus = ck.aus[:, au_idx].astype(np.int64)                                   # (N, 12), -1 = unknown
     feats, _ = frame_features(result.model, torch.as_tensor(ck.images).to(device))
     seqs = ckplus_sequences(ck)                                                # (S, T)
-    x_all = feats[torch.as_tensor(seqs).to(device)]                            # (S, T, D)
+    x_all = feats[torch.as_tensor(seqs).to(device)].float()                    # (S, T, D)
     y_all = torch.as_tensor(aus[seqs]).to(device)                              # (S, T, 12)
-    seq_subjects = ck.subjects[seqs[:, 0]]
-    folds = subject_kfold(seq_subjects, config.get("folds", 10), seed=config.get("split_seed", 0))
-    a = config["au_model"]
+    folds = subject_kfold(ck.subjects[seqs[:, 0]], config.folds, seed=config.split_seed)
+    a = config.au_model
     probs = np.zeros(aus.shape, dtype=np.float32)
     fold_of_frame = np.zeros(len(ck), dtype=np.int64)
     fold_history = []
-    for f in range(config.get("folds", 10)):
+
+    def loss_fn(out, batch, epoch):                                            # (L_fusion + L_1 + L_2 + L_3) / 4
+        return sum(sigmoid_focal_loss(out[k], batch["aus"], config.alpha, config.gamma)
+                   for k in ("fused", "p1", "p2", "p3")) / 4
+
+    for f in range(config.folds):
         tr, te = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
-        seed_everything(config["seed"] * 100 + f)
-        net = AUTemporalNet(x_all.shape[-1], len(ABAW_AUS), a.get("heads", 8), a.get("layers", 2), a.get("ff", 512),
-                            a.get("dropout", 0.3), max_len=seqs.shape[1], width=config.get("au_width")).to(device)
-        opt = torch.optim.AdamW(net.parameters(), lr=a.get("lr", 1e-3), weight_decay=a.get("weight_decay", 1e-2))
-        gen = torch.Generator().manual_seed(config["seed"] * 100 + f)
-        losses = []
-        for epoch in range(a["epochs"]):
-            net.train()
-            order = torch.as_tensor(tr)[torch.randperm(len(tr), generator=gen)]
-            total = torch.zeros((), device=device)
-            for s in range(0, len(order), a["batch_size"]):
-                b = order[s:s + a["batch_size"]].to(device)
-                out = net(x_all[b])
-                terms = [sigmoid_focal_loss(out[k], y_all[b], config.get("alpha", 0.75), config.get("gamma", 2.0))
-                         for k in ("fused", "p1", "p2", "p3")]
-                loss = sum(terms) / 4                                          # (L_fusion + L_1 + L_2 + L_3) / 4
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.detach() * len(b)
-            losses.append(total.item() / len(tr))
+        seed_everything(config.seed * 100 + f)
+        net = AUTemporalNet(x_all.shape[-1], len(ABAW_AUS), a.heads, a.layers, a.ff, a.dropout,
+                            max_len=seqs.shape[1], width=config.au_width)
+        idx = torch.as_tensor(tr).to(device)
+        data = DeviceData(x_all[idx], torch.zeros(len(tr), dtype=torch.long, device=device), {"aus": y_all[idx]})
+        fold_cfg = TrainConfig(epochs=a.epochs, batch_size=min(a.batch_size, len(tr)), lr=a.lr,
+                               weight_decay=a.weight_decay, optimizer="adamw", schedule="none", views=(),
+                               seed=config.seed * 100 + f, device=str(device))
+        fold_fit = fit(net, data, None, loss_fn, fold_cfg, num_classes=len(ABAW_AUS), progress=False)
         net.eval()
         with torch.no_grad():
             p = torch.sigmoid(net(x_all[torch.as_tensor(te).to(device)])["fused"]).cpu().numpy()
         probs[seqs[te].reshape(-1)] = p.reshape(-1, len(ABAW_AUS))
         fold_of_frame[seqs[te].reshape(-1)] = f
-        fold_history.append({"fold": f, "train_loss": losses})
+        fold_history.append({"fold": f, "train_loss": [h["train_loss"] for h in fold_fit.history]})
     pred = (probs >= 0.5).astype(np.int64)
     per_au = au_f1(aus, pred)
     known = (aus >= 0).all(1)
@@ -144,7 +231,7 @@ def au_temporal(config: dict, work_dir, progress: bool = True) -> dict:
                    "fold": fold_of_frame.astype(np.int8)}
     return {"final": final, "history": result.history, "best_epoch": result.best_epoch, "predictions": predictions,
             "train_seconds": result.train_seconds, "images_per_s": result.images_per_s, "fold_history": fold_history,
-            "data": {"source": ck.source, "n_train": len(train), "n_ckplus": len(ck)}}
+            "data": {"source": ck.source_name, "n_train": len(train), "n_ckplus": len(ck)}}
 
 
 # --------------------------------------------------------------------------- valence/arousal (§2)
@@ -156,7 +243,7 @@ def _with_va(d, va):
     return dataclasses.replace(d, va=np.asarray(va, dtype=np.float32))
 
 
-def va_data(config: dict):
+def va_data(config: VAFusionRecipe):
     """The data of a VA run, by config ``va_source``:
 
     * "ferplus_votes" (the stand-in): FER+ Train / Valid / Test with targets DERIVED from each image's crowd
@@ -169,25 +256,21 @@ def va_data(config: dict):
 
     Returns (train, valid, test) FaceData with ``.va`` (N, 2), the backbones' (train, valid) expression data,
     and counts of the samples without a valid VA target (left out of training and scoring)."""
-    source = config.get("va_source", "ferplus_votes")
-    seed = config.get("split_seed", 0)
+    source = config.va_source
+    seed = config.split_seed
     if source == "ferplus_votes":
         train, valid, test = (_with_va(d, va_from_votes(d.votes)) for d in load_ferplus_splits(config))
         pre = (train.subset(train.labels >= 0), valid.subset(valid.labels >= 0))
     elif source == "affectnet":
-        root = config.get("affectnet_root")
-        if not root:
-            raise ValueError("va_source='affectnet' needs config affectnet_root: the folder holding "
-                             "Manually_Annotated_file_lists/ and Manually_Annotated_Images/")
+        root = require(config.affectnet_root, "va_source='affectnet'", "affectnet_root",
+                       "Manually_Annotated_file_lists/ and Manually_Annotated_Images/")
         full, test = load_affectnet("train", root), load_affectnet("valid", root)
         keep, hold = stratified_holdout(full.labels, 0.1, seed)
         train, valid = full.subset(keep), full.subset(hold)
         pre = (train, valid)
     elif source == "affwild2":
-        root = config.get("affwild2_root")
-        if not root:
-            raise ValueError("va_source='affwild2' needs config affwild2_root: the folder holding the ABAW "
-                             "annotations and cropped_aligned/")
+        root = require(config.affwild2_root, "va_source='affwild2'", "affwild2_root",
+                       "the ABAW annotations and cropped_aligned/")
         full, test = load_abaw("VA", "train", root), load_abaw("VA", "valid", root)
         videos = np.unique(full.videos)
         rng = np.random.default_rng(seed)
@@ -212,23 +295,22 @@ def _standardise(train: torch.Tensor, *others: torch.Tensor):
     return [(x - mu) / sd for x in (train, *others)]
 
 
-def _fit_polarity(model: VAModel, x: torch.Tensor, pol: torch.Tensor, spec: dict, gen: torch.Generator) -> dict:
-    """Eq. 1: the polarity classifiers, trained before the regressors and then frozen. A dimension whose
-    training targets hold no extreme (-1 or +1) gets a classifier that always says 'in between'."""
+def _fit_polarity(model: VAModel, x: torch.Tensor, pol: torch.Tensor, spec: VAHeadSpec, seed: int) -> dict:
+    """Eq. 1: the polarity classifiers, trained (through ``fit``, the last epoch kept) before the regressors
+    and then frozen. A dimension whose training targets hold no extreme (-1 or +1) gets a classifier that
+    always says 'in between'."""
     counts = {dim: int((pol[:, d] != 1).sum()) for d, dim in enumerate(VA_DIMS)}
     heads = {dim: getattr(model, f"pol_{dim}") for dim in VA_DIMS}
     trained = [d for d, dim in enumerate(VA_DIMS) if counts[dim] > 0]
     if trained:
-        opt = torch.optim.Adam([p for d in trained for p in heads[VA_DIMS[d]].parameters()], lr=spec.get("lr", 1e-4))
-        for _ in range(spec.get("polarity_epochs", spec["epochs"])):
-            order = torch.randperm(len(x), generator=gen).to(x.device)
-            for s in range(0, len(order), spec["batch_size"]):
-                b = order[s:s + spec["batch_size"]]
-                out = model(x[b])
-                loss = sum(F.cross_entropy(out[f"pol_{VA_DIMS[d]}"], pol[b, d]) for d in trained)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+        def loss_fn(out, batch, epoch):
+            return sum(F.cross_entropy(out[f"pol_{VA_DIMS[d]}"], batch["pol"][:, d]) for d in trained)
+
+        cfg = TrainConfig(epochs=spec.polarity_epochs or spec.epochs, batch_size=min(spec.batch_size, len(x)),
+                          lr=spec.lr, weight_decay=0.0, schedule="none", views=(), seed=seed, device=str(x.device))
+        data = DeviceData(x, torch.zeros(len(x), dtype=torch.long, device=x.device), {"pol": pol})
+        fit(model, data, None, loss_fn, cfg, num_classes=3, progress=False,
+            param_groups=[{"params": [p for d in trained for p in heads[VA_DIMS[d]].parameters()]}])
     with torch.no_grad():
         for dim in VA_DIMS:
             if counts[dim] == 0:
@@ -246,75 +328,63 @@ def va_scores(pred, target) -> dict:
     return out
 
 
-def train_va_heads(x_train, y_train, x_valid, y_valid, spec: dict, seed: int, feed_valence: bool = True):
+def train_va_heads(x_train, y_train, x_valid, y_valid, spec, seed: int, feed_valence: bool = True):
     """Paper 004 §2.3 on precomputed features: polarity classifiers (Eq. 1), then the valence and arousal
     regressors with the CCC loss (Eq. 2, per dimension over the batch) on the samples whose target is not an
-    extreme, Adam; the epoch with the best validation mean CCC is kept. x (N, D) float, y (N, 2) in [-1, 1].
+    extreme, Adam, through ``fit`` with the epoch of the best validation mean CCC kept. x (N, D) float,
+    y (N, 2) in [-1, 1]; spec: a VAHeadSpec (or a dict of its fields).
     Returns (model in eval mode, history, polarity extreme counts)."""
+    spec = spec if isinstance(spec, VAHeadSpec) else VAHeadSpec(**spec)
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    model = VAModel(x_train.shape[1], spec.get("hidden", 256), spec.get("dropout", 0.1), feed_valence).to(x_train.device)
-    pol = torch.stack([polarity_labels(y_train[:, d]) for d in range(2)], 1).to(x_train.device)
-    counts = _fit_polarity(model, x_train, pol, spec, gen)
-    regress = pol == 1                                                        # (N, 2) the regressors' samples
+    device = x_train.device
+    model = VAModel(x_train.shape[1], spec.hidden, spec.dropout, feed_valence).to(device)
+    pol = torch.stack([polarity_labels(y_train[:, d]) for d in range(2)], 1).to(device)
+    counts = _fit_polarity(model, x_train, pol, spec, seed)
 
-    def dim_loss(out, b, d):
-        # CCC of one dimension over the batch's non-extreme samples; a dimension with no extreme in training
+    def loss_fn(out, batch, epoch):
+        # CCC of each dimension over the batch's non-extreme samples; a dimension with no extreme in training
         # needs no mask (and no host sync for the masked size)
-        if counts[VA_DIMS[d]] == 0:
-            return ccc_loss(out[VA_DIMS[d]], y_train[b, d])
-        m = regress[b, d]
-        return ccc_loss(out[VA_DIMS[d]][m], y_train[b, d][m]) if m.sum() > 1 else None
+        terms = []
+        for d, dim in enumerate(VA_DIMS):
+            if counts[dim] == 0:
+                terms.append(ccc_loss(out[dim], batch["va"][:, d]))
+                continue
+            m = batch["pol"][:, d] == 1
+            if m.sum() > 1:
+                terms.append(ccc_loss(out[dim][m], batch["va"][m, d]))
+        return sum(terms) if terms else out["valence"].sum() * 0.0
 
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=spec.get("lr", 1e-4))
-    best, best_state, history = -np.inf, None, []
-    for epoch in range(spec["epochs"]):
-        model.train()
-        order = torch.randperm(len(x_train), generator=gen).to(x_train.device)
-        total, steps = torch.zeros((), device=x_train.device), 0
-        for s in range(0, len(order), spec["batch_size"]):
-            b = order[s:s + spec["batch_size"]]
-            if len(b) < 2:
-                continue
-            out = model(x_train[b])
-            terms = [t for t in (dim_loss(out, b, d) for d in range(2)) if t is not None]
-            if not terms:
-                continue
-            loss = sum(terms)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.detach()
-            steps += 1
-        model.eval()
+    def evaluate_fn(m, data):
+        m.eval()
         with torch.no_grad():
-            scores = va_scores(va_predict(model(x_valid)).cpu().numpy(), y_valid.cpu().numpy())
-        history.append({"epoch": epoch, "loss": total.item() / max(steps, 1),
-                        **{f"valid_{k}": v for k, v in scores.items()}})
-        if scores["ccc_mean"] > best:
-            best, best_state = scores["ccc_mean"], copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
+            return va_scores(va_predict(m(data.images)).cpu().numpy(), data.extra["va"].cpu().numpy())
+
+    cfg = TrainConfig(epochs=spec.epochs, batch_size=min(spec.batch_size, len(x_train)), lr=spec.lr, weight_decay=0.0,
+                      schedule="none", views=(), select="ccc_mean", seed=seed, device=str(device))
+    zeros = lambda n: torch.zeros(n, dtype=torch.long, device=device)  # noqa: E731
+    result = fit(model, DeviceData(x_train, zeros(len(x_train)), {"va": y_train, "pol": pol}),
+                 DeviceData(x_valid, zeros(len(x_valid)), {"va": y_valid}), loss_fn, cfg, progress=False,
+                 num_classes=3, evaluate_fn=evaluate_fn)
     model.eval()
-    return model, history, counts
+    return model, result.history, counts
 
 
-@task("va_fusion")
-def va_fusion(config: dict, work_dir, progress: bool = True) -> dict:
-    """Paper 004 §2. config: archs (the fused backbones, the first also alone as the single-backbone row),
-    pretrain (their expression training), heads {epochs, batch_size, lr, hidden, dropout, polarity_epochs},
-    va_source (see ``va_data``). Trains the backbones once and three head variants on their frozen features:
+@task("va_fusion", VAFusionRecipe)
+def va_fusion(config: VAFusionRecipe, work_dir, progress: bool = True) -> dict:
+    """Paper 004 §2: ``archs`` are the fused backbones (the first also alone as the single-backbone row),
+    ``pretrain`` their expression training, ``va_source`` the targets (see ``va_data``). Trains the backbones once and three head variants on their frozen features:
     the paper's fusion, the fusion without the valence -> arousal link, and the first backbone alone; also
     scores the expression probabilities mapped through the category norms (no VA training at all)."""
     train, valid, test, (pre_train, pre_valid), excluded = va_data(config)
-    cfg = TrainConfig(**config["pretrain"], seed=config["seed"])
+    cfg = config.pretrain
     device = cfg.resolved_device()
     classes = pre_train.class_names
     pre = (DeviceData.from_record(pre_train, device), DeviceData.from_record(pre_valid, device) if len(pre_valid) else None)
     images = [torch.as_tensor(d.images).to(device) for d in (train, valid, test)]   # on the device once
     keep = test.labels >= 0
     feats, test_probs, backbones, fits = {}, [], {}, []
-    for k, arch in enumerate(config["archs"]):
-        seed_everything(config["seed"] * 10 + k)
+    for k, arch in enumerate(config.archs):
+        seed_everything(config.seed * 10 + k)
         model = build_model(arch, len(classes))
         result = fit(model, *pre, supervised_ce, cfg, num_classes=len(classes), ckpt_dir=Path(work_dir) / arch,
                      progress=progress)
@@ -332,15 +402,15 @@ def va_fusion(config: dict, work_dir, progress: bool = True) -> dict:
     del images, pre
     ok = {name: ~np.isnan(d.va).any(1) for name, d in (("train", train), ("valid", valid), ("test", test))}
     y = {name: torch.as_tensor(d.va[ok[name]]).to(device) for name, d in (("train", train), ("valid", valid), ("test", test))}
-    variants = {"fusion": (config["archs"], True), "fusion_no_feed": (config["archs"], False),
-                f"single_{config['archs'][0]}": (config["archs"][:1], True)}
-    spec = config["heads"]
+    archs = list(config.archs)
+    variants = {"fusion": (archs, True), "fusion_no_feed": (archs, False), f"single_{archs[0]}": (archs[:1], True)}
+    spec = config.heads
     out_variants, predictions, histories, counts = {}, {}, {}, None
     for name, (archs, feed) in variants.items():
         x = [torch.cat([feats[a][i] for a in archs], 1)[torch.as_tensor(ok[s]).to(device)]
              for i, s in enumerate(("train", "valid", "test"))]
         x_tr, x_va, x_te = _standardise(*x)
-        heads, history, counts = train_va_heads(x_tr, y["train"], x_va, y["valid"], spec, config["seed"], feed)
+        heads, history, counts = train_va_heads(x_tr, y["train"], x_va, y["valid"], spec, config.seed, feed)
         with torch.no_grad():
             pred = va_predict(heads(x_te)).cpu().numpy()
         best = max(history, key=lambda h: h["valid_ccc_mean"])
@@ -352,11 +422,11 @@ def va_fusion(config: dict, work_dir, progress: bool = True) -> dict:
     final = {**{k: out_variants["fusion"][k] for k in ("ccc_valence", "ccc_arousal", "ccc_mean")},
              "variants": out_variants, "via_expression": va_scores(via, y["test"].cpu().numpy()),
              "backbones": backbones, "n_extreme_train": counts, "n_excluded": excluded,
-             "derived_targets": config.get("va_source", "ferplus_votes") == "ferplus_votes"}
+             "derived_targets": config.va_source == "ferplus_votes"}
     predictions.update({"va_target": test.va[ok["test"]].astype(np.float16), "va_via_expression": via.astype(np.float16),
                         "names": test.names[ok["test"]]})
     return {"final": final, "history": histories["fusion"], "va_history": histories, "predictions": predictions,
             "best_epoch": out_variants["fusion"]["best_epoch"],
             "train_seconds": sum(t for t, _ in fits), "images_per_s": float(np.mean([r for _, r in fits])),
-            "data": {"source": train.source, "n_train": int(ok["train"].sum()), "n_valid": int(ok["valid"].sum()),
+            "data": {"source": train.source_name, "n_train": int(ok["train"].sum()), "n_valid": int(ok["valid"].sum()),
                      "n_test": int(ok["test"].sum()), "n_pretrain": len(pre_train)}}

@@ -1,6 +1,8 @@
 """Consensual Collaborative Training (paper 001) as a training task."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -9,41 +11,71 @@ from ..metrics import accuracy, macro_f1
 from ..models import CoTrained, ensemble_log_probs, load_backbone
 from ..train import DeviceData, TrainConfig, fit, predict, seed_everything
 from . import task
-from .common import final_test_metrics, load_ferplus_splits, outcome, pretrain_on_ckplus, training_split
+from .common import FERPlusRecipe, block, final_test_metrics, load_ferplus_splits, outcome, pretrain_on_ckplus, training_split
 
 
-@task("cct")
-def cct(config: dict, work_dir, progress: bool = True) -> dict:
-    """Consensual Collaborative Training (paper 001): K ResNet-18s, Eq. 1-4, lr 1e-3 backbones / 1e-2 heads.
+@dataclass(frozen=True)
+class CCTRecipe(FERPlusRecipe):
+    """Paper 001's knobs (Eq. 1-4), the paper's value beside each default."""
+    labels: str = "single_annotator"   # training labels                                paper: AffectNet/RAF-DB labels
+    networks: int = 3                  # K co-trained networks (1 = the baseline)      paper: 3
+    beta: float = 4.0                  # exponent of the lambda ramp-up (Eq. 4)        paper: 4
+    lambda_max: float = 0.9            # final weight of the consistency term (Eq. 3)  paper: 0.9
+    ramp_fraction: float = 0.9         # e_r / E_max, the ramp-up length               paper: 0.9
+    clamp: bool = False                # hold lambda at lambda_max after e_r           paper: not stated (ch. 2)
+    consistency: bool = True           # False: lambda = 0, CE only (Table 6)          paper: True
+    init: str = "scratch"              # "scratch" | "ckplus" (Table 4)                paper: ImageNet / face init
+    classifier_lr: float = 1e-2        # heads' lr (backbones: train.lr)               paper: 1e-2 (backbones 1e-3)
+    save_train_predictions: bool = False  # store the ensemble's train predictions (the chapter's figures)
+    pretrain: TrainConfig = block(TrainConfig)  # the CK+ pretraining of init="ckplus"
 
-    config keys beyond the common ones: networks (K), beta, lambda_max, ramp_fraction (e_r / E_max),
-    clamp (hold lambda after e_r), consistency (False: lambda = 0, CE only), init ("scratch" or "ckplus"),
-    classifier_lr, save_train_predictions.
-    """
+    def check(self, where):
+        super().check(where)
+        if self.init not in ("scratch", "ckplus"):
+            raise ValueError(f"run config {where}: init={self.init!r}: expected 'scratch' or 'ckplus'")
+        if self.init == "ckplus" and self.pretrain is None:
+            raise ValueError(f"run config {where}: init='ckplus' needs a 'pretrain' block")
+
+
+_COMMON = dict(schedule="exp", lr_gamma=0.95, lr=1e-3, weight_decay=1e-4, erasing=True, jitter=0.25)
+# Budgets per profile: Adam lr 1e-3 x 0.95 per epoch, flip + crop, colour jitter and random erasing (paper);
+# cpu: 4 epochs of 3 compact networks, about 4 CPU minutes a CCT run.
+BUDGETS = {
+    "smoke": dict(seeds=[0], train=dict(_COMMON, epochs=2, batch_size=8, steps_per_epoch=1),
+                  pretrain=dict(epochs=1, batch_size=8, steps_per_epoch=1, lr=1e-3)),
+    "cpu":   dict(seeds=[0, 1, 2], majority_seeds=[0], train=dict(_COMMON, epochs=4, batch_size=128),
+                  pretrain=dict(epochs=20, batch_size=64, lr=1e-3)),
+    "gpu":   dict(seeds=[0, 1, 2], train=dict(_COMMON, epochs=20, batch_size=256, compile=True),
+                  pretrain=dict(epochs=30, batch_size=128, lr=1e-3, compile=True)),
+}
+
+
+@task("cct", CCTRecipe)
+def cct(config: CCTRecipe, work_dir, progress: bool = True) -> dict:
+    """Consensual Collaborative Training (paper 001): K networks, Eq. 1-4, separate lr for backbones and heads."""
     train, valid, test = load_ferplus_splits(config)
     clean_labels = train.labels
     train, keep, noise = training_split(train, config)
     clean = clean_labels[keep]
-    cfg = TrainConfig(**config["train"], seed=config["seed"])
+    cfg = config.train
     device = cfg.resolved_device()
-    k, arch = config.get("networks", 3), config.get("arch", "resnet18")
-    pretrained = pretrain_on_ckplus(config, device, arch) if config.get("init", "scratch") == "ckplus" else None
-    seed_everything(config["seed"])
-    model = CoTrained(k, 8, arch, dropout=config.get("dropout", 0.0))
+    k = config.networks
+    pretrained = pretrain_on_ckplus(config, config.pretrain, device) if config.init == "ckplus" else None
+    seed_everything(config.seed)
+    model = CoTrained(k, 8, config.arch, dropout=config.dropout)
     if pretrained is not None:
         for net in model.nets:  # the same pretrained backbone; heads differ by their random initialisation
             load_backbone(net, pretrained)
     heads = [p for net in model.nets for p in net.fc.parameters()]
     head_ids = {id(p) for p in heads}
     groups = [{"params": [p for p in model.parameters() if id(p) not in head_ids], "lr": cfg.lr},
-              {"params": heads, "lr": config.get("classifier_lr", 10 * cfg.lr)}]
-    ramp = config.get("ramp_fraction", 0.9) * cfg.epochs
+              {"params": heads, "lr": config.classifier_lr}]
+    ramp = config.ramp_fraction * cfg.epochs
 
     def lam_of(epoch: int) -> float:
-        if not config.get("consistency", True) or k == 1:
+        if not config.consistency or k == 1:
             return 0.0
-        return cct_lambda(epoch, ramp, config.get("lambda_max", 0.9), config.get("beta", 4.0),
-                          clamp=config.get("clamp", False))
+        return cct_lambda(epoch, ramp, config.lambda_max, config.beta, clamp=config.clamp)
 
     def loss_fn(outputs, batch, epoch):
         lam = lam_of(epoch)
@@ -72,7 +104,7 @@ def cct(config: dict, work_dir, progress: bool = True) -> dict:
     final = {**final_test_metrics(test.labels, logits),
              "per_network": [final_test_metrics(test.labels, per[:, j])["macro_f1"] for j in range(k)]}
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names}
-    if config.get("save_train_predictions"):
+    if config.save_train_predictions:
         train_logp = predict(result.model, torch.as_tensor(train.images).to(device), cfg.eval_batch_size,
                              forward=lambda m, x: ensemble_log_probs(m(x)))
         predictions.update({"train_index": keep.astype(np.int32), "train_label": train.labels.astype(np.int8),

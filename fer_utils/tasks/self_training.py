@@ -12,38 +12,89 @@ are checkpointed with the model, so a resumed run continues exactly.
 """
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from ..data import load_ckplus, load_ferplus
-from ..labels import CKPLUS_CLASSES, FERPLUS_CLASSES, class_index_map, map_labels, noise_report, stratified_holdout, subject_kfold
+from ..labels import (CKPLUS_CLASSES, FERPLUS_CLASSES, class_index_map, map_labels, noise_report, stratified_holdout,
+                      subject_holdout, subject_kfold)
 from ..losses import (sample_weight_update, smooth_labels, soft_cross_entropy, successive_label_update,
                       validation_loss_rising, weighted_soft_ce)
 from ..metrics import accuracy, macro_f1
 from ..models import build_model
-from ..train import DeviceData, TrainConfig, fit, predict, seed_everything
+from ..train import DeviceData, fit, predict, seed_everything
 from ..data.sampling import plain_batches
 from . import task
-from .common import data_root_for, final_test_metrics, load_ferplus_splits, outcome, training_split
+from .common import FERPlusRecipe, data_root_for, final_test_metrics, load_ferplus_splits, outcome, training_split
 
 
-def _splits(config: dict):
+@dataclass(frozen=True)
+class SelfTrainingRecipe(FERPlusRecipe):
+    """Paper 003's knobs (Eq. 2-8), the paper's value beside each default."""
+    labels: str = "single_annotator"   # FER+ training labels
+    dropout: float = 0.5               # before the classifier                           paper: VGG-Face's
+    dataset: str = "ferplus"           # "ferplus" | "ckplus" (one subject-independent fold)
+    fold: int = 0                      # the CK+ test fold, 0..9                         paper: 10 folds
+    st: bool = True                    # successive label smoothing (Table I switch)
+    sw: bool = True                    # sample importance weights (Table I switch)
+    eps: float = 0.05                  # label smoothing epsilon (Eq. 2)                 paper: 0.05
+    tau: float = 0.9                   # confidence an unlabelled image needs (ST)       paper: 0.9
+    alpha: float = 0.7                 # weight of the given label in Eq. 4-5            paper: 0.7
+    replace: float = 0.02              # fraction of labelled samples swapped per round  paper: 2%
+    c: float = 0.3                     # weight update constant (Eq. 7-8)                paper: 0.3
+    sigma: float = 2.0                 # weight update spread (Eq. 7-8)                  paper: 2
+    window: int = 3                    # T, rounds of validation loss the trigger looks at  paper: 3
+    init_epochs: int = 5               # epochs of the initial model before round 1      paper: until convergence
+    val_fraction: float = 0.1          # held-out validation (X_val; CK+: whole subjects)   paper: 10%
+    unlabelled: str = "ferplus_test"   # "ferplus_test" (the paper's, transductive) | "ferplus_pool" | "ckplus"
+    cross_eval: bool = False           # also score the other dataset (Table III)
+    save_train_weights: bool = False   # store every labelled image's final weight (Fig. 3)
+
+    def check(self, where):
+        super().check(where)
+        if self.dataset not in ("ferplus", "ckplus"):
+            raise ValueError(f"run config {where}: dataset={self.dataset!r}: expected 'ferplus' or 'ckplus'")
+        if self.unlabelled not in ("ferplus_test", "ferplus_pool", "ckplus"):
+            raise ValueError(f"run config {where}: unlabelled={self.unlabelled!r}: expected 'ferplus_test', "
+                             "'ferplus_pool' or 'ckplus'")
+
+
+# Budgets per profile: Adam at a constant lr as in the paper (5e-4, the book's from-scratch rate, for the
+# paper's 1e-4 with a pretrained VGG), weak view (flip + shift) for the paper's zoom/flip/shift/rotation, half
+# of the epochs for the initial model and one self-training round per later epoch.
+_TINY = dict(epochs=2, batch_size=8, steps_per_epoch=1, lr=5e-4, weight_decay=1e-4, schedule="none")
+BUDGETS = {   # smoke: a low tau and a larger replacement so that rounds select on the sample
+    "smoke": dict(seeds=[0], folds=[0], ferplus=_TINY, ckplus=_TINY, init_epochs=1,
+                  method=dict(tau=0.2, replace=0.1, window=1)),
+    "cpu":   dict(seeds=[0, 1, 2], folds=list(range(10)), init_epochs=3, method={},   # a fifth of the gpu epochs
+                  ferplus=dict(epochs=6, batch_size=128, lr=5e-4, weight_decay=1e-4, schedule="none"),
+                  ckplus=dict(epochs=30, batch_size=32, lr=5e-4, weight_decay=1e-4, schedule="none")),
+    "gpu":   dict(seeds=[0, 1, 2], folds=list(range(10)), init_epochs=15, method={},
+                  ferplus=dict(epochs=30, batch_size=128, lr=5e-4, weight_decay=1e-4, schedule="none", compile=True),
+                  ckplus=dict(epochs=30, batch_size=32, lr=5e-4, weight_decay=1e-4, schedule="none")),
+}
+
+
+def _splits(config: SelfTrainingRecipe):
     """(labelled train FaceData, validation-for-selection, X_val for the trigger, test, unlabelled images,
-    class names, noise report)."""
-    split_seed = config.get("split_seed", 0)
-    if config.get("dataset", "ferplus") == "ckplus":
+    class names, noise report). Every CK+ split is subject-independent: the test fold, and the validation
+    subjects held out of the rest."""
+    if config.dataset == "ckplus":
         ck = load_ckplus(data_root_for(config))
-        folds = subject_kfold(ck.subjects, 10, seed=split_seed)
-        test, rest = ck.subset(folds == config["fold"]), ck.subset(folds != config["fold"])
-        keep, held = stratified_holdout(rest.labels, config.get("val_fraction", 0.1), seed=split_seed)
+        folds = subject_kfold(ck.subjects, 10, seed=config.split_seed)
+        test, rest = ck.subset(folds == config.fold), ck.subset(folds != config.fold)
+        keep, held = subject_holdout(rest.subjects, config.val_fraction, seed=config.split_seed)
         val = rest.subset(held)
         return rest.subset(keep), val, val, test, test.images, CKPLUS_CLASSES, None  # unlabelled = the test fold
     train, valid, test = load_ferplus_splits(config)
     pool = {"ferplus_test": lambda: test.images, "ferplus_pool": lambda: train.subset(train.labels < 0).images,
             "ckplus": lambda: load_ckplus(data_root_for(config)).images}
-    unlabelled = pool[config.get("unlabelled", "ferplus_test")]()
+    unlabelled = pool[config.unlabelled]()
     labelled, _, noise = training_split(train, config)
-    keep, held = stratified_holdout(labelled.labels, config.get("val_fraction", 0.1), seed=split_seed)
+    keep, held = stratified_holdout(labelled.labels, config.val_fraction, seed=config.split_seed)
     return labelled.subset(keep), valid, labelled.subset(held), test, unlabelled, FERPLUS_CLASSES, noise
 
 
@@ -60,19 +111,17 @@ def cross_dataset_scores(logits: torch.Tensor, labels: np.ndarray, model_classes
             "n": int(keep.sum()), "classes": [model_classes[c] for c in shared]}
 
 
-@task("self_training")
-def self_training(config: dict, work_dir, progress: bool = True) -> dict:
-    """Paper 003 (Eq. 2-8). config: dataset ("ferplus" or "ckplus" with fold 0..9), st, sw (the Table I
-    switches), eps 0.05, tau 0.9, alpha 0.7, replace 0.02, c 0.3, sigma 2, window T 3, init_epochs,
-    unlabelled ("ferplus_test" as the paper, "ferplus_pool", or "ckplus"), cross_eval (Table III)."""
+@task("self_training", SelfTrainingRecipe)
+def self_training(config: SelfTrainingRecipe, work_dir, progress: bool = True) -> dict:
+    """Paper 003 (Eq. 2-8) on FER+ or one CK+ fold; the knobs are SelfTrainingRecipe's."""
     labelled, select_on, xval, test, unl_images, classes, noise = _splits(config)
     k = len(classes)
     n_l, n_u = len(labelled), len(unl_images)
-    cfg = TrainConfig(**{"steps_per_epoch": max(1, n_l // config["train"]["batch_size"]), **config["train"]},
-                      seed=config["seed"])
+    cfg = config.train   # an epoch: one pass over the labelled images (the active set is as large)
+    cfg = cfg if cfg.steps_per_epoch else dataclasses.replace(cfg, steps_per_epoch=max(1, n_l // cfg.batch_size))
     device = cfg.resolved_device()
-    st, sw = config.get("st", True), config.get("sw", True)
-    eps, init_epochs = config.get("eps", 0.05), config.get("init_epochs", 5)
+    st, sw = config.st, config.sw
+    eps, init_epochs = config.eps, config.init_epochs
     y_l = torch.as_tensor(labelled.labels, device=device)
     state = {"q": torch.cat([smooth_labels(labelled.labels, k, eps), torch.zeros(n_u, k)]).to(device),
              "w": torch.ones(n_l + n_u, device=device),
@@ -91,7 +140,7 @@ def self_training(config: dict, work_dir, progress: bool = True) -> dict:
     def on_epoch_end(m, epoch, record):
         if epoch < init_epochs - 1:
             return
-        gen = torch.Generator(device=device).manual_seed(config["seed"] * 1_000_003 + epoch + 77)
+        gen = torch.Generator(device=device).manual_seed(config.seed * 1_000_003 + epoch + 77)
         p_all = predict(m, images, cfg.eval_batch_size).softmax(1)
         p_l, p_u = p_all[:n_l], p_all[n_l:]
         val_loss = soft_cross_entropy(predict(m, xval_images, cfg.eval_batch_size), q_val).mean()
@@ -99,20 +148,19 @@ def self_training(config: dict, work_dir, progress: bool = True) -> dict:
         record["val_loss"] = float(val_loss)
         if sw:
             history = state["val_loss"][:epoch + 1]
-            if validation_loss_rising(history[~history.isnan()].cpu().numpy(), config.get("window", 3)):
+            if validation_loss_rising(history[~history.isnan()].cpu().numpy(), config.window):
                 f_l = soft_cross_entropy(p_l.clamp_min(1e-12).log(), state["q"][:n_l])
-                state["w"][:n_l] = sample_weight_update(state["w"][:n_l], f_l, config.get("c", 0.3),
-                                                        config.get("sigma", 2.0)).to(device)
+                state["w"][:n_l] = sample_weight_update(state["w"][:n_l], f_l, config.c, config.sigma).to(device)
                 record["weights_updated"] = True
         record["w_mean"] = float(state["w"][:n_l].mean())
         record["w_low"] = int((state["w"][:n_l] < 0.5).sum())
         if st:
-            state["q"][:n_l] = successive_label_update(p_l, y_l, config.get("alpha", 0.7)).to(device)
-            n_rep = int(round(config.get("replace", 0.02) * n_l))
+            state["q"][:n_l] = successive_label_update(p_l, y_l, config.alpha).to(device)
+            n_rep = int(round(config.replace * n_l))
             conf, pred = p_u.max(1)
             chosen = []
             for c in range(k):  # equal per class from the confident candidates (what is there if fewer)
-                cand = ((conf > config.get("tau", 0.9)) & (pred == c)).nonzero().squeeze(1)
+                cand = ((conf > config.tau) & (pred == c)).nonzero().squeeze(1)
                 take = min(len(cand), n_rep // k)
                 chosen.append(cand[torch.randperm(len(cand), generator=gen, device=device)[:take]])
             chosen = torch.cat(chosen)
@@ -124,21 +172,25 @@ def self_training(config: dict, work_dir, progress: bool = True) -> dict:
             state["active"][out] = False
             record["n_selected"] = int(len(chosen))
 
-    seed_everything(config["seed"])
-    model = build_model(config.get("arch", "resnet18"), k, dropout=config.get("dropout", 0.0))
+    seed_everything(config.seed)
+    model = build_model(config.arch, k, dropout=config.dropout)
     result = fit(model, data, DeviceData.from_record(select_on, device),
                  lambda out, batch, epoch: weighted_soft_ce(out, batch["q"], batch["w"]), cfg, num_classes=k,
                  batches_fn=batches_fn, state=state, on_epoch_end=on_epoch_end, ckpt_dir=work_dir,
                  progress=progress)
     logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size)
     final = final_test_metrics(test.labels, logits, classes)
-    if config.get("cross_eval"):  # Table III: the other dataset, shared classes mapped by name
+    # the first round acts at the end of epoch init_epochs - 1: a model selected at or before it is the
+    # initial model, on which neither ST nor SW had any effect (the chapter counts such runs)
+    final["selected_epoch"] = int(result.best_epoch)
+    final["selected_before_first_round"] = bool(result.best_epoch <= init_epochs - 1)
+    if config.cross_eval:  # Table III: the other dataset, shared classes mapped by name
         other = (load_ckplus(data_root_for(config)) if classes == FERPLUS_CLASSES
                  else load_ferplus("test", data_root_for(config)))
         other_logits = predict(result.model, torch.as_tensor(other.images).to(device), cfg.eval_batch_size)
         final["cross"] = cross_dataset_scores(other_logits, other.labels, classes, other.class_names)
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names}
-    if config.get("save_train_weights"):  # the final weight of every labelled training image (Fig. 3)
+    if config.save_train_weights:  # the final weight of every labelled training image (Fig. 3)
         predictions.update({"train_weight": state["w"][:n_l].cpu().numpy().astype(np.float16),
                             "train_label": labelled.labels.astype(np.int8), "train_names": labelled.names})
     if noise is None:  # CK+ labels are expert FACS-based labels: no label noise is injected

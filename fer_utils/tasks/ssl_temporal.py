@@ -16,6 +16,8 @@ FER+ Valid and Test), or Aff-Wild2's videos (``video="affwild2"``, the paper's d
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,89 +28,157 @@ from ..labels import labelled_fraction_split, noise_report
 from ..losses import feedback_coefficient, student_pseudo_label_loss, supervised_ce, teacher_loss
 from ..metrics import macro_f1
 from ..models import TeacherStudent, build_model
-from ..temporal import TemporalEncoder, clip_logits, standin_clips, video_chunks
-from ..train import DeviceData, TrainConfig, evaluate, fit, predict, seed_everything
+from ..temporal import TemporalEncoder, clip_logits, standin_clips, video_chunks, vote_clips, window_starts
+from ..train import DeviceData, TrainConfig, evaluate, fit, frame_features, predict, seed_everything
 from . import task
-from .common import data_root_for, final_test_metrics, load_ferplus_splits, outcome, training_split
+from .common import FERPlusRecipe, block, data_root_for, final_test_metrics, load_ferplus_splits, outcome, require, training_split
 
 
-def ferplus_ssl_data(config):
+@dataclass(frozen=True)
+class ClipSpec:
+    """The stand-in clips (``temporal.standin_clips``) or Aff-Wild2 chunks (``length`` only)."""
+    n_train: int = 200                 # clips built from the labelled training faces
+    n_valid: int = 50                  # from FER+ Valid (the window/epoch choices)
+    n_test: int = 100                  # from FER+ Test
+    length: int = 256                  # frames per clip
+    mean_segment: float = 60.0         # mean length of a constant-label segment, frames
+
+
+@dataclass(frozen=True)
+class TemporalSpec:
+    """Paper 002 §3.4: the Transformer temporal encoder on windows of frozen frame features."""
+    epochs: int = 10
+    steps_per_epoch: int = 50
+    batch_size: int = 32               # windows per step
+    window: int = 64                   # frames per window                                paper: not stated (B-002.8)
+    stride: int = 32                   # between windows at evaluation (overlaps averaged)
+    train_stride: int = 16             # between the training windows cut from each clip
+    lr: float = 1e-4                   # AdamW                                            paper: not stated
+    weight_decay: float = 1e-2
+    d_model: int = 256
+    layers: int = 2
+    heads: int = 8
+    ff: int = 1024
+    dropout: float = 0.1
+
+
+@dataclass(frozen=True)
+class SSLTemporalRecipe(FERPlusRecipe):
+    """Paper 002's knobs (Eq. 1-6, §3.4-3.5), the paper's value beside each default."""
+    labels: str = "single_annotator"
+    method: str = "ssl"                # "ssl" (teacher/student) | "supervised" (the baseline)
+    labelled_fraction: float = 0.1     # of each class labelled; the rest is unlabelled   paper: Aff-Wild2's labels
+    unlabelled: str = "ferplus"        # "ferplus" | "ferplus+ckplus" ("more data")        paper: Aff-Wild2 + MS1MV2
+    feedback: bool = True              # L_f of Eq. 5 (the debiased feedback)              paper: True
+    student_lr: float = 1e-2           # the student's SGD lr (the teacher: train.lr)     paper: 1e-3 with ImageNet weights
+    video: str = "ferplus_clips"       # "ferplus_clips" (stand-in) | "affwild2" (the paper's data)
+    affwild2_root: str | None = None   # the folder holding the ABAW annotations and cropped_aligned/
+    clip_seed: int = 0
+    clips: ClipSpec = block(ClipSpec, ClipSpec())
+    temporal: TemporalSpec = block(TemporalSpec)   # None: no temporal phase
+    vote_windows: tuple = (1, 5, 10, 20, 30, 60)   # post-process windows tried on the validation clips
+
+    def check(self, where):
+        super().check(where)
+        for key, allowed in (("method", ("ssl", "supervised")), ("unlabelled", ("ferplus", "ferplus+ckplus")),
+                             ("video", ("ferplus_clips", "affwild2"))):
+            if getattr(self, key) not in allowed:
+                raise ValueError(f"run config {where}: {key}={getattr(self, key)!r}: expected one of {', '.join(allowed)}")
+
+
+# Budgets per profile: SGD (momentum 0.9, Nesterov) lr 0.01 for both networks (Face2Exp's value), cosine,
+# weight decay 5e-4, 64 class-balanced labelled faces + mu = 3 x 64 unlabelled faces per step (the method
+# notes allow a smaller mu than Face2Exp's 7), 10% of FER+'s labels.
+_SGD = dict(sampler="balanced", optimizer="sgd", lr=1e-2, weight_decay=5e-4)
+BUDGETS = {
+    "smoke": dict(seeds=[0], labelled_fraction=0.25, train=dict(_SGD, epochs=2, batch_size=8, steps_per_epoch=1, mu=2),
+                  clips=dict(n_train=4, n_valid=3, n_test=3, length=48, mean_segment=12),
+                  temporal=dict(epochs=2, steps_per_epoch=2, batch_size=4, window=16, stride=8, train_stride=8)),
+    "cpu":   dict(seeds=[0, 1, 2], labelled_fraction=0.1,   # 6 epochs of 50 steps
+                  train=dict(_SGD, epochs=6, batch_size=64, steps_per_epoch=50, mu=3),
+                  clips=dict(), temporal=dict(epochs=10, steps_per_epoch=50)),
+    "gpu":   dict(seeds=[0, 1, 2], labelled_fraction=0.1,
+                  train=dict(_SGD, epochs=20, batch_size=64, steps_per_epoch=100, mu=3),
+                  clips=dict(), temporal=dict(epochs=20, steps_per_epoch=100)),
+}
+
+
+def ferplus_ssl_data(config: SSLTemporalRecipe):
     """The FER+ data of a run: (labelled FaceData (the labelled fraction), valid, test, unlabelled images,
     their hidden majority labels (-1: none, or a CK+ face), NoiseReport)."""
     train, valid, test = load_ferplus_splits(config)
     no_majority = train.subset(train.labels < 0)
     labelled, kept, noise = training_split(train, config)
-    keep, rest = labelled_fraction_split(labelled.labels, config.get("labelled_fraction", 0.1),
-                                         seed=config.get("split_seed", 0))
+    keep, rest = labelled_fraction_split(labelled.labels, config.labelled_fraction, seed=config.split_seed)
     pool = [no_majority.images, labelled.images[rest]]
     truth = [no_majority.labels, train.labels[kept[rest]]]   # majority labels: only to measure pseudo-labels
-    if "ckplus" in config.get("unlabelled", "ferplus"):       # "more data": CK+ faces (MS1MV2's stand-in)
+    if config.unlabelled == "ferplus+ckplus":                 # "more data": CK+ faces (MS1MV2's stand-in)
         ck = load_ckplus(data_root_for(config))
         pool.append(ck.images)
         truth.append(np.full(len(ck), -1))
     return labelled.subset(keep), valid, test, np.concatenate(pool), np.concatenate(truth), noise
 
 
-def _affwild2_data(config):
+def _affwild2_data(config: SSLTemporalRecipe):
     """Aff-Wild2 EXPR: labelled train frames, unlabelled = frames labelled -1; the paper's "test" is valid."""
-    root = config.get("affwild2_root")
-    if not root:
-        raise ValueError("video='affwild2' needs config affwild2_root: the folder holding the ABAW annotations "
-                         "and cropped_aligned/")
+    root = require(config.affwild2_root, "video='affwild2'", "affwild2_root", "the ABAW annotations and cropped_aligned/")
     train, valid = load_abaw("EXPR", "train", root), load_abaw("EXPR", "valid", root)
     unl = train.subset(train.labels < 0)
     lab = train.subset(train.labels >= 0)
     return lab, valid.subset(valid.labels >= 0), valid, unl.images, unl.labels, noise_report(lab.labels, lab.labels, 8)
 
 
-def spatial_phase(config, labelled, valid, pool, pool_truth, cfg, device, work_dir, progress):
+@torch.no_grad()
+def labelled_loss(net, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The student's CE on the labelled batch with eval-mode BatchNorm and no dropout. The "before" and
+    "after" of Eq. 6 are both measured this way, after the student's Eq. 1 forward: the same images under
+    the same statistics, so an update that changes nothing gives f = 0 exactly (a train-mode forward over
+    labelled + unlabelled images would also measure a change of BatchNorm batch composition)."""
+    was = net.training
+    net.eval()
+    loss = F.cross_entropy(net(x).float(), y)
+    net.train(was)
+    return loss
+
+
+def spatial_phase(config: SSLTemporalRecipe, labelled, valid, pool, pool_truth, cfg: TrainConfig, device,
+                  work_dir, progress):
     """Train the frame network. Returns the fit result; its ``.model`` is the frame network (the student, or
     the baseline's only network)."""
     lab = DeviceData.from_record(labelled, device)
-    seed_everything(config["seed"])
-    if config.get("method", "ssl") == "supervised":
-        model = build_model(config.get("arch", "resnet18"), 8, dropout=config.get("dropout", 0.0))
-        result = fit(model, lab, DeviceData.from_record(valid, device), supervised_ce, cfg, num_classes=8,
-                     ckpt_dir=work_dir, progress=progress)
-        return result
-    steps = cfg.steps_per_epoch or max(1, len(labelled) // cfg.batch_size)
-    model = TeacherStudent(8, config.get("arch", "resnet18"), dropout=config.get("dropout", 0.0),
-                           student_lr=config.get("student_lr", 1e-3), weight_decay=cfg.weight_decay,
-                           total_steps=steps * cfg.epochs).to(device)
+    seed_everything(config.seed)
+    if config.method == "supervised":
+        model = build_model(config.arch, 8, dropout=config.dropout)
+        return fit(model, lab, DeviceData.from_record(valid, device), supervised_ce, cfg, num_classes=8,
+                   ckpt_dir=work_dir, progress=progress)
+    model = TeacherStudent(8, config.arch, dropout=config.dropout).to(device)
     unl = DeviceData(torch.as_tensor(pool).to(device), torch.as_tensor(pool_truth, dtype=torch.long).to(device))
-    feedback = config.get("feedback", True)
     teacher, student = model.teacher, model.student
-    if cfg.compile and device.type == "cuda":
-        teacher, student = torch.compile(model.teacher), torch.compile(model.student)
     counts = {"pseudo": torch.zeros(8, device=device), "right": torch.zeros((), device=device),
               "known": torch.zeros((), device=device)}
 
-    def forward_fn(m, batch):
-        b, u = len(batch["x"]), len(batch["u_weak"])
-        z = teacher(torch.cat([batch["x"], batch["u_weak"], batch["u_strong"]]))
+    def step(m, batch, epoch, update):
+        x, y = batch["x"], batch["y"]
+        b, u = len(x), len(batch["u_weak"])
+        z = teacher(torch.cat([x, batch["u_weak"], batch["u_strong"]]))
         t_l, t_uw, t_us = z[:b], z[b:b + u], z[b + u:]
-        s = student(torch.cat([batch["x"], batch["u_strong"]]))          # Eq. 1, then the student's step
-        before = F.cross_entropy(s[:b].float(), batch["y"]).detach()
-        l_u = student_pseudo_label_loss(s[b:], t_uw)
-        m.student_step(l_u)
-        with torch.no_grad():
-            after = F.cross_entropy(student(batch["x"]).float(), batch["y"])
-        pseudo = t_uw.detach().argmax(1)                                  # what the teacher told the student
+        l_u = student_pseudo_label_loss(student(batch["u_strong"]), t_uw)       # Eq. 1
+        before = labelled_loss(student, x, y)        # after Eq. 1's forward moved the BN running statistics
+        update(l_u, "student")                                                # the student steps first
+        f = feedback_coefficient(before, labelled_loss(student, x, y))          # Eq. 6
+        t = teacher_loss(t_l, y, t_uw, t_us, f, feedback=config.feedback)       # Eq. 2-5
+        update(t["total"], "teacher")
+        pseudo = t_uw.detach().argmax(1)                                      # what the teacher told the student
         truth = unl.labels[batch["u_index"]]
         counts["pseudo"] += torch.bincount(pseudo, minlength=8)
         counts["right"] += ((pseudo == truth) & (truth >= 0)).sum()
         counts["known"] += (truth >= 0).sum()
-        return {"t_l": t_l, "t_uw": t_uw, "t_us": t_us, "f": feedback_coefficient(before, after), "l_u": l_u.detach()}
-
-    def loss_fn(out, batch, epoch):                                       # Eq. 2-5
-        t = teacher_loss(out["t_l"], batch["y"], out["t_uw"], out["t_us"], out["f"], feedback=feedback)
-        return t["total"], {"sup": t["sup"], "cons": t["cons"], "feedback_loss": t["feedback"], "f": out["f"],
-                            "f_positive": (out["f"] > 0).float(), "student_loss": out["l_u"]}
+        return t["total"], {"sup": t["sup"], "cons": t["cons"], "feedback_loss": t["feedback"], "f": f,
+                            "f_positive": (f > 0).float(), "student_loss": l_u.detach()}
 
     def evaluate_fn(m, data):
         s = evaluate(m.student, data, 8, cfg.eval_batch_size)
-        t = evaluate(m.teacher, data, 8, cfg.eval_batch_size)
-        return {**s, "teacher_macro_f1": t["macro_f1"]}
+        return {**s, "teacher_macro_f1": evaluate(m.teacher, data, 8, cfg.eval_batch_size)["macro_f1"]}
 
     def on_epoch_end(m, epoch, record):
         record["pseudo_label_counts"] = counts["pseudo"].tolist()
@@ -116,86 +186,30 @@ def spatial_phase(config, labelled, valid, pool, pool_truth, cfg, device, work_d
         for v in counts.values():
             v.zero_()
 
-    result = fit(model, lab, DeviceData.from_record(valid, device), loss_fn, dataclasses.replace(cfg, compile=False),
-                 num_classes=8, forward_fn=forward_fn, evaluate_fn=evaluate_fn, unlabelled=unl,
-                 param_groups=[{"params": list(model.teacher.parameters())}], on_epoch_end=on_epoch_end,
+    groups = {"teacher": [{"params": list(teacher.parameters())}],
+              "student": [{"params": list(student.parameters()), "lr": config.student_lr}]}
+    result = fit(model, lab, DeviceData.from_record(valid, device), None, cfg, num_classes=8, step_fn=step,
+                 evaluate_fn=evaluate_fn, unlabelled=unl, param_groups=groups, on_epoch_end=on_epoch_end,
                  ckpt_dir=work_dir, progress=progress)
     result.model = result.model.student
     return result
 
 
-def frame_features(model, images: torch.Tensor, batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
-    """(features (N, D), logits (N, K)) of the frozen frame network, through ``predict`` (eval mode, no
-    augmentation)."""
-    k = model.fc.out_features
-    both = predict(model, images, batch_size, forward=lambda m, x: torch.cat(m(x, return_features=True)[:2], 1))
-    return both[:, k:], both[:, :k]
-
-
-def _clips(config, labelled, valid, test):
+def _clips(config: SSLTemporalRecipe, labelled, valid, test):
     """{split: (frame indices (n, T) into that split's images, frame labels (n, T))}: Aff-Wild2's videos cut
     into clips, or stand-in clips assembled from the split's still faces."""
-    c = config["clips"]
-    if config.get("video", "ferplus_clips") == "affwild2":
-        return {s: video_chunks(r.videos, r.frames, r.labels, c["length"])[:2]
+    if config.video == "affwild2":
+        return {s: video_chunks(r.videos, r.frames, r.labels, config.clips.length)[:2]
                 for s, r in (("train", labelled), ("valid", valid), ("test", test))}
     return {s: split_clips(config, r.labels, s) for s, r in (("train", labelled), ("valid", valid), ("test", test))}
 
 
-def split_clips(config: dict, labels: np.ndarray, split: str):
-    """The stand-in clips of one split ("train", "valid" or "test") for a run config, built from that split's
+def split_clips(config: SSLTemporalRecipe, labels: np.ndarray, split: str):
+    """The stand-in clips of one split ("train", "valid" or "test") for a run, built from that split's
     labelled faces only (the chapter rebuilds the test clips with this to score runs without a temporal phase)."""
-    c = config["clips"]
-    seed = config.get("clip_seed", 0) + {"train": 0, "valid": 1, "test": 2}[split]
-    return standin_clips(labels, c[f"n_{split}"], c["length"], c["mean_segment"], seed)
-
-
-def temporal_phase(config, frame_model, labelled, valid, test, device, progress=False) -> dict:
-    """Freeze the frame network, train the temporal encoder on windows of the training clips, select the
-    epoch on the validation clips' per-frame macro F1; return per-frame logits of the validation and test
-    clips (frame network and temporal encoder) and the history."""
-    t = config["temporal"]
-    clips = _clips(config, labelled, valid, test)
-    feats, logits = {}, {}
-    for split, rec in (("train", labelled), ("valid", valid), ("test", test)):
-        feats[split], logits[split] = frame_features(frame_model, torch.as_tensor(rec.images).to(device))
-    x = {s: feats[s][torch.as_tensor(clips[s][0]).to(device)] for s in clips}             # (n, T, D)
-    y = {s: torch.as_tensor(clips[s][1]).to(device) for s in clips}
-    seed_everything(config["seed"] + 30_000)
-    enc = TemporalEncoder(x["train"].shape[-1], 8, t.get("d_model", 256), t.get("layers", 2), t.get("heads", 8),
-                          t.get("ff", 1024), t.get("dropout", 0.1), t.get("window", 64)).to(device)
-    opt = torch.optim.AdamW(enc.parameters(), lr=t.get("lr", 1e-4), weight_decay=t.get("weight_decay", 1e-2))
-    gen = torch.Generator(device=device).manual_seed(config["seed"])
-    n, length = y["train"].shape
-    w = min(t.get("window", 64), length)
-    history, best = [], (-1.0, None, -1)
-    for epoch in range(t["epochs"]):
-        enc.train()
-        total = torch.zeros((), device=device)
-        for _ in range(t["steps_per_epoch"]):
-            clip = torch.randint(0, n, (t["batch_size"],), device=device, generator=gen)
-            start = torch.randint(0, length - w + 1, (t["batch_size"],), device=device, generator=gen)
-            frames = start[:, None] + torch.arange(w, device=device)
-            z = enc(x["train"][clip[:, None], frames])
-            loss = F.cross_entropy(z.reshape(-1, 8), y["train"][clip[:, None], frames].reshape(-1), ignore_index=-1)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.detach()
-        zv = clip_logits(enc, x["valid"], w, t.get("stride", 32))
-        f1 = clip_scores(y["valid"].cpu().numpy(), zv.cpu().numpy())
-        history.append({"epoch": epoch, "train_loss": total.item() / t["steps_per_epoch"], "valid_clip_macro_f1": f1})
-        if f1 > best[0]:
-            best = (f1, {k: v.clone() for k, v in enc.state_dict().items()}, epoch)
-    enc.load_state_dict(best[1])
-    out = {"history": history, "best_epoch": best[2]}
-    for s in ("valid", "test"):
-        idx = torch.as_tensor(clips[s][0]).to(device)
-        out[f"{s}_clip_index"] = clips[s][0].astype(np.int32)
-        out[f"{s}_clip_labels"] = clips[s][1].astype(np.int8)
-        out[f"{s}_clip_frame_logits"] = logits[s][idx].cpu().numpy().astype(np.float16)
-        out[f"{s}_clip_temporal_logits"] = clip_logits(enc, x[s], w, t.get("stride", 32)).cpu().numpy().astype(np.float16)
-    return out
+    c = config.clips
+    seed = config.clip_seed + {"train": 0, "valid": 1, "test": 2}[split]
+    return standin_clips(labels, getattr(c, f"n_{split}"), c.length, c.mean_segment, seed)
 
 
 def clip_scores(labels: np.ndarray, logits: np.ndarray) -> float:
@@ -205,32 +219,88 @@ def clip_scores(labels: np.ndarray, logits: np.ndarray) -> float:
     return macro_f1(y[y >= 0], pred[y >= 0], 8)
 
 
-@task("ssl_temporal")
-def ssl_temporal(config: dict, work_dir, progress: bool = True) -> dict:
-    """Paper 002. config: method ("ssl" | "supervised"), labelled_fraction, labels, unlabelled ("ferplus" or
-    "ferplus+ckplus"), feedback (Eq. 5 on/off), student_lr, train (teacher: sampler "balanced", mu, lr, ...),
-    video ("ferplus_clips" | "affwild2"), clips {n_train, n_valid, n_test, length, mean_segment}, temporal
-    ({epochs, steps_per_epoch, batch_size, window, stride, lr} or absent for no temporal phase)."""
-    video = config.get("video", "ferplus_clips")
-    if video == "affwild2":
+def vote_scores(labels: np.ndarray, logits: np.ndarray, window: int) -> float:
+    """Per-frame macro F1 after the post-process (§3.5): each clip's labels voted in windows of ``window``."""
+    y = np.asarray(labels).reshape(-1)
+    pred = vote_clips(logits, window).reshape(-1)
+    return macro_f1(y[y >= 0], pred[y >= 0], 8)
+
+
+def temporal_phase(config: SSLTemporalRecipe, frame_model, labelled, valid, test, device, work_dir,
+                   progress=False) -> dict:
+    """Freeze the frame network; train the temporal encoder (through ``fit``, on feature windows cut from
+    the training clips) with the epoch chosen on the validation clips' per-frame macro F1; choose the
+    post-process window on the validation clips. Returns per-frame logits of the validation and test clips
+    (frame network and temporal encoder), the history and the choices."""
+    t = config.temporal
+    clips = _clips(config, labelled, valid, test)
+    feats, logits = {}, {}
+    for split, rec in (("train", labelled), ("valid", valid), ("test", test)):
+        feats[split], logits[split] = frame_features(frame_model, torch.as_tensor(rec.images).to(device))
+    x = {s: feats[s][torch.as_tensor(clips[s][0]).to(device)] for s in clips}             # (n, T, D)
+    y = {s: torch.as_tensor(clips[s][1]).to(device) for s in clips}
+    length = y["train"].shape[1]
+    w = min(t.window, length)
+    starts = window_starts(length, w, t.train_stride)
+    windows = torch.cat([x["train"][:, s:s + w] for s in starts])                         # (n * S, w, D)
+    window_labels = torch.cat([y["train"][:, s:s + w] for s in starts])                   # (n * S, w)
+    train = DeviceData(windows, torch.zeros(len(windows), dtype=torch.long, device=device),
+                       {"frame_labels": window_labels})
+    valid_clips = DeviceData(x["valid"], torch.zeros(len(x["valid"]), dtype=torch.long, device=device),
+                             {"frame_labels": y["valid"]})
+    cfg = TrainConfig(epochs=t.epochs, steps_per_epoch=t.steps_per_epoch, batch_size=t.batch_size, lr=t.lr,
+                      weight_decay=t.weight_decay, optimizer="adamw", schedule="none", views=(),
+                      select="clip_macro_f1", seed=config.seed + 30_000, device=str(device))
+    seed_everything(config.seed + 30_000)
+    enc = TemporalEncoder(x["train"].shape[-1], 8, t.d_model, t.layers, t.heads, t.ff, t.dropout, t.window)
+
+    def loss_fn(z, batch, epoch):                                        # per-frame CE, unlabelled frames left out
+        return F.cross_entropy(z.float().reshape(-1, 8), batch["frame_labels"].reshape(-1), ignore_index=-1)
+
+    def evaluate_fn(m, data):
+        z = clip_logits(m, data.images, w, t.stride)
+        return {"clip_macro_f1": clip_scores(data.extra["frame_labels"].cpu().numpy(), z.cpu().numpy())}
+
+    result = fit(enc, train, valid_clips, loss_fn, cfg, num_classes=8, evaluate_fn=evaluate_fn,
+                 ckpt_dir=Path(work_dir) / "temporal", progress=progress)
+    out = {"history": result.history, "best_epoch": result.best_epoch}
+    for s in ("valid", "test"):
+        idx = torch.as_tensor(clips[s][0]).to(device)
+        out[f"{s}_clip_index"] = clips[s][0].astype(np.int32)
+        out[f"{s}_clip_labels"] = clips[s][1].astype(np.int8)
+        out[f"{s}_clip_frame_logits"] = logits[s][idx].cpu().numpy().astype(np.float16)
+        out[f"{s}_clip_temporal_logits"] = clip_logits(result.model, x[s], w, t.stride).cpu().numpy().astype(np.float16)
+    out["vote_valid"] = {int(v): vote_scores(out["valid_clip_labels"], out["valid_clip_temporal_logits"], v)
+                         for v in config.vote_windows}
+    out["vote_window"] = max(out["vote_valid"], key=out["vote_valid"].get)
+    return out
+
+
+@task("ssl_temporal", SSLTemporalRecipe)
+def ssl_temporal(config: SSLTemporalRecipe, work_dir, progress: bool = True) -> dict:
+    """Paper 002: the spatial phase (teacher/student, or the supervised baseline), then, with a ``temporal``
+    block, the temporal phase and the post-process with its window chosen on the validation clips."""
+    if config.video == "affwild2":
         labelled, valid, test, pool, truth, noise = _affwild2_data(config)
-    elif video == "ferplus_clips":
-        labelled, valid, test, pool, truth, noise = ferplus_ssl_data(config)
     else:
-        raise ValueError(f"video={video!r}: expected 'ferplus_clips' or 'affwild2'")
-    cfg = TrainConfig(**config["train"], seed=config["seed"])
+        labelled, valid, test, pool, truth, noise = ferplus_ssl_data(config)
+    cfg = config.train
     device = cfg.resolved_device()
     result = spatial_phase(config, labelled, valid, pool, truth, cfg, device, work_dir, progress)
     logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size)
     final = final_test_metrics(test.labels, logits)
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names}
     temporal_history = None
-    if config.get("temporal"):
-        t = temporal_phase(config, result.model, labelled, valid, test, device, progress)
+    if config.temporal is not None:
+        t = temporal_phase(config, result.model, labelled, valid, test, device, work_dir, progress)
         temporal_history = t.pop("history")
         final["clip_frame_macro_f1"] = clip_scores(t["test_clip_labels"], t["test_clip_frame_logits"])
         final["clip_temporal_macro_f1"] = clip_scores(t["test_clip_labels"], t["test_clip_temporal_logits"])
         final["temporal_best_epoch"] = t.pop("best_epoch")
+        final["vote_window"] = t.pop("vote_window")                  # chosen on the validation clips
+        final["vote_valid_macro_f1"] = {str(k): v for k, v in t.pop("vote_valid").items()}
+        final["clip_vote_macro_f1"] = vote_scores(t["test_clip_labels"], t["test_clip_temporal_logits"],
+                                                  final["vote_window"])
         predictions.update(t)
     out = outcome(final, result, predictions, labelled, valid, test, noise)
     out["data"]["n_unlabelled"] = int(len(pool))
