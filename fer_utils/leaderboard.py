@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pandas as pd
 from . import ensemble as E
-from .experiments import SUBCLASSIFIERS, runs_for
+from .experiments import SUBCLASSIFIERS, run_config, runs_for
 from .labels import FERPLUS_CLASSES
 from .metrics import accuracy, macro_f1
 from .report import collect
@@ -45,8 +45,9 @@ METHODS = {
 
 # synthetic-noise sweeps run by the chapters: method -> {noise rate: (notebook, run name)}
 SWEEPS = {
-    "fully supervised ResNet-18": {0.0: ("00_data", "resnet18-majority"), 0.2: ("01_abaw5_expression", "resnet18-sym0.2"),
-                                   0.4: ("01_abaw5_expression", "resnet18-sym0.4")},
+    "fully supervised (chapter 1 budget)": {0.0: ("01_abaw5_expression", "supervised-majority"),
+                                            0.2: ("01_abaw5_expression", "supervised-sym0.2"),
+                                            0.4: ("01_abaw5_expression", "supervised-sym0.4")},
     "noise-aware model": {0.0: ("01_abaw5_expression", "noise-aware-majority"),
                           0.2: ("01_abaw5_expression", "noise-aware-sym0.2"), 0.4: ("01_abaw5_expression", "noise-aware-sym0.4")},
     "one network, CCT's recipe": {0.0: ("02_cct", "baseline-majority"), 0.2: ("02_cct", "baseline-sym0.2"),
@@ -55,10 +56,25 @@ SWEEPS = {
 }
 
 
+def check_references(profile: str) -> None:
+    """Every (notebook, run name) the leaderboard reads must be a run of that notebook's list
+    (``experiments.run_config`` raises a KeyError naming the runs it has): a renamed run is an error here,
+    never a silently 'pending' row."""
+    refs = [ref for _, _, by in METHODS.values() for ref in by.values() if ref[0] != "ensemble"]
+    refs += [ref for sweep in SWEEPS.values() for ref in sweep.values()]
+    refs += [(nb, f"{arch}-{labels}") for arch in SUBCLASSIFIERS for labels in LABELS
+             for nb in ("05_abaw5_multitask",) if profile != "smoke" or labels == "majority"]
+    for notebook, name in refs:
+        if profile == "smoke" and name not in {c["name"] for c in runs_for(notebook, profile)}:
+            continue   # the smoke profile runs a reduced list
+        run_config(notebook, name, profile)
+
+
 def load_all(profile: str, train_own: bool = False):
     """Every stored run of the chapters, keyed by (notebook, name): {key: [runs over seeds]}, and the
     configs with nothing stored. Runs of chapters 0-5 are only loaded (their chapters train them); the
     leaderboard's own runs are trained when missing if ``train_own``."""
+    check_references(profile)
     unique = {}
     for c in (c for nb in CHAPTERS for c in runs_for(nb, profile)):  # a run two chapters list is loaded once
         unique.setdefault(json.dumps(c, sort_keys=True), c)
@@ -127,3 +143,29 @@ def robustness(groups) -> pd.DataFrame:
     table = {m: {rate: (groups[ref][0].final["macro_f1"] if ref in groups else np.nan) for rate, ref in sweep.items()}
              for m, sweep in SWEEPS.items()}
     return pd.DataFrame(table)
+
+
+REFERENCE = "fully supervised ResNet-18"   # the supervised baseline the crowd-noise gap is measured on
+
+
+def noise_recovery(groups) -> pd.DataFrame:
+    """The real crowd-noise benchmark: for every method, how much of the reference's clean-vs-noisy gap it
+    recovers, per metric. Rule: recovered = (method trained on single-annotator labels - reference on
+    single-annotator labels) / (reference on majority labels - reference on single-annotator labels), from
+    the means over seeds; 1 closes the whole gap, 0 recovers nothing, below 0 is worse than the reference.
+    NaN where a run is missing or the gap is not positive."""
+    ref = METHODS[REFERENCE][2]
+    rows = []
+    for metric in ("macro_f1", "accuracy"):
+        noisy = [x[metric] for x in method_scores(groups, ref["single_annotator"])]
+        clean = [x[metric] for x in method_scores(groups, ref["majority"])]
+        gap = np.mean(clean) - np.mean(noisy) if noisy and clean else np.nan
+        for method, (paper, chapter, refs) in METHODS.items():
+            if method == REFERENCE:
+                continue
+            got = [x[metric] for x in method_scores(groups, refs["single_annotator"])]
+            value = (np.mean(got) - np.mean(noisy)) / gap if got and noisy and gap > 0 else np.nan
+            rows.append({"method": method, "paper": paper, "metric": metric, "gap of the reference": gap,
+                         "method on single-annotator labels": np.mean(got) if got else np.nan,
+                         "share of the gap recovered": value, "seeds": len(got)})
+    return pd.DataFrame(rows)

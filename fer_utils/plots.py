@@ -243,3 +243,20 @@ def accuracy_vs_minutes(curves: dict[str, tuple[np.ndarray, np.ndarray]], title:
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def horizontal_bars(table, title: str, xlabel: str, figsize=(8, 3.6)):
+    """A pandas DataFrame as horizontal grouped bars (long row names, e.g. methods): one group per row,
+    one bar per column; an empty table (nothing stored yet) gives a figure that says so."""
+    fig, ax = plt.subplots(figsize=figsize)
+    if table.notna().to_numpy().any():
+        table.plot.barh(ax=ax, width=0.8)
+        ax.invert_yaxis()
+        ax.legend(fontsize=8, loc="lower right")
+    else:
+        ax.text(0.5, 0.5, "no run committed yet", ha="center", va="center", transform=ax.transAxes)
+        ax.set_yticks([])
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

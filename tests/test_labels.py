@@ -156,3 +156,33 @@ def test_vote_distribution_leaves_out_unknown_and_not_a_face():
     d = L.vote_distribution(votes)
     np.testing.assert_allclose(d[0], [0.75, 0.25, 0, 0, 0, 0, 0, 0])
     assert np.isnan(d[1]).all()
+
+
+def test_ckplus_splits_of_self_training_are_subject_and_sequence_independent():
+    """Every CK+ split a self-training run uses (test fold, validation holdout, training part) shares no
+    subject, and so no sequence (three near-identical apex frames each), with any other."""
+    from fer_utils.data import load_ckplus
+    from fer_utils.tasks.self_training import SelfTrainingRecipe, _splits
+    ck = load_ckplus()
+    by_name = {n: (s, q) for n, s, q in zip(ck.names, ck.subjects, ck.sequences)}
+    for fold in range(3):
+        r = SelfTrainingRecipe(task="self_training", notebook="t", name="x", dataset="ckplus", fold=fold,
+                               data="full" if len(ck) > 500 else "sample")
+        train, select_on, xval, test, *_ = _splits(r)
+        parts = {"train": train, "valid": select_on, "test": test}
+        subjects = {k: {by_name[n][0] for n in d.names} for k, d in parts.items()}
+        sequences = {k: {by_name[n][1] for n in d.names} for k, d in parts.items()}
+        for a, b in (("train", "valid"), ("train", "test"), ("valid", "test")):
+            assert not subjects[a] & subjects[b], (fold, a, b)
+            assert not sequences[a] & sequences[b], (fold, a, b)
+        assert len(train) and len(select_on) and len(test)
+        assert len(train) + len(select_on) + len(test) == int((ck.labels != ck.class_names.index("contempt")).sum())
+        assert "contempt" not in train.class_names   # the paper's protocol excludes it
+
+
+def test_subject_holdout_holds_out_whole_subjects():
+    from fer_utils.labels import subject_holdout
+    subjects = np.repeat([f"S{i:03d}" for i in range(20)], 3)
+    keep, held = subject_holdout(subjects, 0.1, seed=0)
+    assert set(subjects[keep]).isdisjoint(subjects[held]) and len(keep) + len(held) == 60
+    assert 3 <= len(held) <= 9   # about a tenth, in whole subjects

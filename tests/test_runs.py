@@ -258,3 +258,28 @@ def test_the_cpu_profile_fits_its_budgets():
         assert max(minutes) <= 15, f"{nb}: a run of {max(minutes):.1f} CPU minutes"
         distinct.update({R.run_dir(c).name: m for c, m in zip(configs, minutes)})
     assert sum(distinct.values()) <= 600
+
+
+def test_a_recipe_resolves_every_default_and_refuses_misspelt_nested_keys():
+    from fer_utils.tasks.cct import CCTRecipe
+    base = {"task": "cct", "notebook": "02_cct", "name": "x", "profile": "cpu", "data": "full", "seed": 2,
+            "train": {"epochs": 3}}
+    full = R.resolve_config(base)
+    defaults = CCTRecipe()
+    assert full["beta"] == defaults.beta == 4.0 and full["networks"] == 3      # the one default, filled in
+    assert full["train"]["epochs"] == 3 and full["train"]["lr"] == 5e-4 and full["train"]["seed"] == 2
+    assert R.resolve_config(full) == full                                      # idempotent: config.json reloads
+    with pytest.raises(ValueError, match=r"unknown key\(s\) 'betta' for task 'cct'; allowed: .*beta"):
+        R.resolve_config({**base, "betta": 2.0})
+    with pytest.raises(ValueError, match=r"'windw' in 'temporal'; TemporalSpec has: .*window"):
+        R.resolve_config({"task": "ssl_temporal", "notebook": "t", "name": "x", "temporal": {"windw": 8}})
+    with pytest.raises(ValueError, match=r"init='imagenet': expected 'scratch' or 'ckplus'"):
+        R.resolve_config({**base, "init": "imagenet"})
+    with pytest.raises(ValueError, match="train.seed=0 differs from the run's seed 2"):
+        R.resolve_config({**base, "train": {"seed": 0}})
+
+
+def test_a_recipe_block_keeps_its_own_defaults_when_a_run_gives_some_keys():
+    # the noise-aware model's two views are its recipe's default; a train block with other keys keeps them
+    c = R.resolve_config({"task": "noise_aware", "notebook": "t", "name": "x", "train": {"epochs": 1}})
+    assert c["train"]["views"] == ("weak", "flipped_strong") and c["train"]["epochs"] == 1

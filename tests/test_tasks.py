@@ -14,7 +14,7 @@ def run(name, tmp_path, **config):
     base.update(config)
     out = TASKS[name](base, tmp_path, progress=False)
     assert 0 <= out["final"]["macro_f1"] <= 1 and len(out["history"]) == base["train"]["epochs"]
-    classes = 7 if base.get("dataset") == "ckplus" else 8
+    classes = 6 if base.get("dataset") == "ckplus" else 8   # CK+ without contempt (paper 003's protocol)
     assert out["predictions"]["logits"].shape == (len(out["predictions"]["labels"]), classes)
     return out
 
@@ -62,7 +62,7 @@ def test_self_training_rounds_on_ferplus(tmp_path):
 def test_self_training_on_a_ckplus_fold_with_cross_dataset_eval(tmp_path):
     out = run("self_training", tmp_path, dataset="ckplus", fold=0, st=True, sw=False, init_epochs=1,
               cross_eval=True, train={**TRAIN, "epochs": 2})
-    assert out["predictions"]["logits"].shape[1] == 7  # CK+'s seven classes
+    assert out["predictions"]["logits"].shape[1] == 6  # CK+'s classes without contempt (the paper excludes it)
     cross = out["final"]["cross"]
     assert cross["n"] > 0 and set(cross["classes"]) <= {"anger", "contempt", "disgust", "fear", "happiness",
                                                          "sadness", "surprise"}

@@ -61,22 +61,32 @@ class NoiseAwareRecipe(FERPlusRecipe):
     train: TrainConfig = block(TrainConfig, TrainConfig(views=("weak", "flipped_strong")))
 
 
-# Budgets per profile (training steps sized for each profile's time, stated in chapter 1).
+# Budgets per profile. Every row of Table 1 and of the scarce-label table trains for the same optimiser steps
+# (epochs x steps_per_epoch) on the same labelled images per step (batch_size); each method keeps its own
+# optimiser. MutexMatch adds mu x batch_size unlabelled images per step; the noise-aware model sees two views.
+#   cpu: 8 x 100 steps of 64 labelled faces (51,200 labelled images, 1.8 FER+ epochs); gpu: 20 x 100 of 128.
+def _equal(epochs, steps, batch, **extra):
+    return dict(epochs=epochs, steps_per_epoch=steps, batch_size=batch, **extra)
+
+
 _TINY = dict(epochs=2, batch_size=8, steps_per_epoch=1, lr=5e-4, weight_decay=1e-4)
 BUDGETS = {
-    "smoke": dict(seeds=[0], frozen=_TINY, pretrain=dict(_TINY, epochs=1), mutexmatch=dict(_TINY, mu=2),
-                  noise_aware=dict(_TINY, lr=1e-4)),
-    "cpu":   dict(seeds=[0, 1, 2],
-                  frozen=dict(epochs=5, batch_size=128, lr=1e-3, weight_decay=1e-4),
+    "smoke": dict(seeds=[0], fractions=[0.25], steps=2, batch_size=8,
+                  supervised=dict(_TINY), frozen=_TINY, pretrain=dict(_TINY, epochs=1),
+                  mutexmatch=dict(_TINY, mu=2), noise_aware=dict(_TINY, lr=1e-4)),
+    "cpu":   dict(seeds=[0, 1, 2], fractions=[0.1, 0.25], steps=800, batch_size=64,
+                  supervised=_equal(8, 100, 64, optimizer="sgd", lr=0.05, momentum=0.9, schedule="onecycle",
+                                    weight_decay=5e-4, flip_tta=True),
+                  frozen=_equal(8, 100, 64, lr=1e-3, weight_decay=1e-4),
                   pretrain=dict(epochs=30, batch_size=64, lr=1e-3, weight_decay=1e-4),
-                  mutexmatch=dict(epochs=6, batch_size=64, mu=3, steps_per_epoch=100, lr=5e-4, weight_decay=1e-4),
-                  noise_aware=dict(epochs=4, batch_size=128, lr=1e-4, weight_decay=1e-4)),
-    "gpu":   dict(seeds=[0, 1, 2],
-                  frozen=dict(epochs=20, batch_size=256, lr=1e-3, weight_decay=1e-4, compile=True),
+                  mutexmatch=_equal(8, 100, 64, mu=3, lr=5e-4, weight_decay=1e-4),
+                  noise_aware=_equal(8, 100, 64, lr=1e-4, weight_decay=1e-4)),
+    "gpu":   dict(seeds=[0, 1, 2], fractions=[0.1, 0.25], steps=2000, batch_size=128,
+                  supervised=_equal(20, 100, 128, lr=5e-4, weight_decay=1e-4, compile=True),
+                  frozen=_equal(20, 100, 128, lr=1e-3, weight_decay=1e-4, compile=True),
                   pretrain=dict(epochs=40, batch_size=128, lr=1e-3, weight_decay=1e-4, compile=True),
-                  mutexmatch=dict(epochs=20, batch_size=128, mu=3, steps_per_epoch=100, lr=5e-4, weight_decay=1e-4,
-                                  compile=True),
-                  noise_aware=dict(epochs=30, batch_size=128, lr=1e-4, weight_decay=1e-4, compile=True)),
+                  mutexmatch=_equal(20, 100, 128, mu=3, lr=5e-4, weight_decay=1e-4, compile=True),
+                  noise_aware=_equal(20, 100, 128, lr=1e-4, weight_decay=1e-4, compile=True)),
 }
 
 

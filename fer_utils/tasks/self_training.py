@@ -38,6 +38,7 @@ class SelfTrainingRecipe(FERPlusRecipe):
     dropout: float = 0.5               # before the classifier                           paper: VGG-Face's
     dataset: str = "ferplus"           # "ferplus" | "ckplus" (one subject-independent fold)
     fold: int = 0                      # the CK+ test fold, 0..9                         paper: 10 folds
+    ckplus_contempt: bool = False      # keep CK+'s contempt class                       paper: excluded
     st: bool = True                    # successive label smoothing (Table I switch)
     sw: bool = True                    # sample importance weights (Table I switch)
     eps: float = 0.05                  # label smoothing epsilon (Eq. 2)                 paper: 0.05
@@ -82,13 +83,18 @@ def _splits(config: SelfTrainingRecipe):
     """(labelled train FaceData, validation-for-selection, X_val for the trigger, test, unlabelled images,
     class names, noise report). Every CK+ split is subject-independent: the test fold, and the validation
     subjects held out of the rest."""
-    if config.dataset == "ckplus":
+    if config.dataset == "ckplus":   # CK+48 holds the last three frames of each sequence: no neutral frame
         ck = load_ckplus(data_root_for(config))
+        classes = CKPLUS_CLASSES
+        if not config.ckplus_contempt:   # the paper's protocol: contempt excluded (6 classes here)
+            classes = tuple(c for c in CKPLUS_CLASSES if c != "contempt")
+            ck = ck.subset(ck.labels != CKPLUS_CLASSES.index("contempt"))
+            ck = ck.with_labels(map_labels(ck.labels, CKPLUS_CLASSES, classes, other=None), classes)
         folds = subject_kfold(ck.subjects, 10, seed=config.split_seed)
         test, rest = ck.subset(folds == config.fold), ck.subset(folds != config.fold)
         keep, held = subject_holdout(rest.subjects, config.val_fraction, seed=config.split_seed)
         val = rest.subset(held)
-        return rest.subset(keep), val, val, test, test.images, CKPLUS_CLASSES, None  # unlabelled = the test fold
+        return rest.subset(keep), val, val, test, test.images, classes, None  # unlabelled = the test fold
     train, valid, test = load_ferplus_splits(config)
     pool = {"ferplus_test": lambda: test.images, "ferplus_pool": lambda: train.subset(train.labels < 0).images,
             "ckplus": lambda: load_ckplus(data_root_for(config)).images}
