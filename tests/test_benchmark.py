@@ -17,3 +17,14 @@ def test_throughput_benchmark_smoke(tmp_path):
         assert field in record
     assert record["engine_img_per_s"] > 0 and record["plain_img_per_s"] > 0
     assert abs(record["ratio"] - record["engine_img_per_s"] / record["plain_img_per_s"]) < 0.01
+
+
+def test_ssl_budget_benchmark_smoke(tmp_path):
+    import json
+
+    import ssl_budget  # benchmarks/ is on the path (above)
+    out = tmp_path / "s.json"
+    ssl_budget.main(["--smoke", "--out", str(out)])
+    record = json.loads(out.read_text())
+    assert record["split_scored"] == "FER+ Valid" and len(record["rows"]) == len(ssl_budget.SETTINGS)
+    assert all(0 <= r["valid_macro_f1"] <= 1 and r["steps"] > 0 for r in record["rows"])
