@@ -55,9 +55,9 @@ def supervised_baseline(profile: str) -> dict:
     """The book's common supervised recipe of a profile (``tasks.supervised.BUDGETS``): its train block,
     label smoothing and seeds."""
     _check(profile)
-    budget = S.BUDGETS[profile]
-    return {"profile": profile, "data": _data(profile), "train": dict(budget["train"]),
-            "label_smoothing": budget.get("label_smoothing", 0.0), "seeds": [0] if profile == "smoke" else [0, 1, 2]}
+    b = S.BUDGETS[profile]
+    return {"profile": profile, "data": _data(profile), "train": dict(b["train"]),
+            "label_smoothing": b.get("label_smoothing", 0.0), "seeds": [0] if profile == "smoke" else [0, 1, 2]}
 
 
 def data_chapter(profile: str) -> list[dict]:
@@ -129,7 +129,7 @@ def abaw5_expression_chapter(profile: str) -> list[dict]:
         base.update(over)
         return base
 
-    sup = dict(label_smoothing=S.BUDGETS[profile].get("label_smoothing", 0.0))
+    sup = dict(label_smoothing=supervised_baseline(profile)["label_smoothing"])
     runs = []
     for labels in (("single_annotator",) if smoke else ("single_annotator", "majority")):
         for seed in r["seeds"]:
