@@ -41,7 +41,12 @@ def main(argv=None) -> int:
     ap.add_argument("notebooks", nargs="+")
     ap.add_argument("--profile", choices=[p for p in PROFILES if p != "smoke"], default="cpu")
     args = ap.parse_args(argv)
+    import os
+
     import papermill
+    # the kernel inherits the environment: a non-interactive MPLBACKEND (e.g. Agg, as CI sets) would keep
+    # the inline backend from embedding the figures in the committed notebook
+    os.environ.pop("MPLBACKEND", None)
     for nb in args.notebooks:
         path = Path(nb).resolve()
         print(f"== {path.name} ({args.profile})", flush=True)
