@@ -57,6 +57,8 @@ def test_self_training_rounds_on_ferplus(tmp_path):
     assert out["data"]["n_unlabelled"] == 58  # the paper's protocol: FER+ test images as the unlabelled pool
     w = out["predictions"]["train_weight"].astype(float)
     assert ((w >= 0) & (w <= 1)).all() and len(w) == len(out["predictions"]["train_label"])
+    f = out["predictions"]["train_loss"]   # Eq. 6's unweighted f_i of the kept model: what Eq. 8 ranks
+    assert f.shape == w.shape and (f > 0).all() and f.std() > 0
 
 
 def test_self_training_on_a_ckplus_fold_with_cross_dataset_eval(tmp_path):

@@ -196,8 +196,12 @@ def self_training(config: SelfTrainingRecipe, work_dir, progress: bool = True) -
         other_logits = predict(result.model, torch.as_tensor(other.images).to(device), cfg.eval_batch_size)
         final["cross"] = cross_dataset_scores(other_logits, other.labels, classes, other.class_names)
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names}
-    if config.save_train_weights:  # the final weight of every labelled training image (Fig. 3)
+    if config.save_train_weights:  # the final weight of every labelled training image (Fig. 3), and the
+        # unweighted loss f_i (Eq. 6) of the kept model against the final targets: the ranking an Eq. 8 update
+        # acts on, so it can be scored against the noisy labels even where the trigger never fired
+        f_kept = soft_cross_entropy(predict(result.model, images[:n_l], cfg.eval_batch_size), state["q"][:n_l])
         predictions.update({"train_weight": state["w"][:n_l].cpu().numpy().astype(np.float16),
+                            "train_loss": f_kept.float().cpu().numpy().astype(np.float32),
                             "train_label": labelled.labels.astype(np.int8), "train_names": labelled.names})
     if noise is None:  # CK+ labels are expert FACS-based labels: no label noise is injected
         noise = noise_report(labelled.labels, labelled.labels, k)
