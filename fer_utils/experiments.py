@@ -173,7 +173,7 @@ def self_training_chapter(profile: str) -> list[dict]:
         st, sw = ST_SW[st_sw]
         base = {"task": "self_training", "notebook": "04_self_training", "name": name, "profile": profile,
                 "data": r["data"], "dataset": dataset, "arch": backbone(profile), "seed": seed,
-                "st": st, "sw": sw, **r["method"], "init_epochs": r["init_epochs"], "cross_eval": True,
+                "st": st, "sw": sw, **r["method"], "init_epochs": r["init_epochs"][dataset], "cross_eval": True,
                 "train": dict(r[dataset])}
         base.update(over)
         return base

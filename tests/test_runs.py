@@ -137,6 +137,23 @@ def test_self_training_chapter_runs_the_papers_protocols():
     assert all(c["data"] == "sample" for c in smoke) and {c["name"] for c in smoke} >= {"ckplus-st_sw", "ferplus-plain"}
 
 
+@pytest.mark.parametrize("profile", ["cpu", "gpu"])
+def test_every_sample_weighting_run_leaves_an_epoch_for_the_weights_to_act_on(profile):
+    """Paper 003's weight trigger needs T + 1 rounds of validation loss; the first round ends epoch
+    init_epochs - 1. An SW run whose earliest possible update falls after its last epoch could never differ
+    from the run without SW: Table I would compare a run with itself."""
+    from fer_utils.losses import validation_loss_rising
+    for c in runs_for("04_self_training", profile):
+        if not c["sw"]:
+            continue
+        rounds_end = list(range(c["init_epochs"] - 1, c["train"]["epochs"]))   # epochs that end a round
+        rising = [float(i) for i in range(len(rounds_end))]                     # a loss that rises every round
+        first = next((e for i, e in enumerate(rounds_end) if validation_loss_rising(rising[:i + 1], c["window"])),
+                     None)
+        assert first is not None, (c["name"], "the trigger can never fire")
+        assert first < c["train"]["epochs"] - 1, (c["name"], c.get("fold"), c["init_epochs"], c["train"]["epochs"])
+
+
 def test_ssl_temporal_chapter_runs_table_1_and_its_ablations():
     full = runs_for("03_ssl_temporal", "gpu")
     by = {(c["name"], c["seed"]): c for c in full}

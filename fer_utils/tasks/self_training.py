@@ -68,12 +68,14 @@ class SelfTrainingRecipe(FERPlusRecipe):
 # of the epochs for the initial model and one self-training round per later epoch.
 _TINY = dict(epochs=2, batch_size=8, steps_per_epoch=1, lr=5e-4, weight_decay=1e-4, schedule="none")
 BUDGETS = {   # smoke: a low tau and a larger replacement so that rounds select on the sample
-    "smoke": dict(seeds=[0], folds=[0], ferplus=_TINY, ckplus=_TINY, init_epochs=1,
+    "smoke": dict(seeds=[0], folds=[0], ferplus=_TINY, ckplus=_TINY, init_epochs=dict(ferplus=1, ckplus=1),
                   method=dict(tau=0.2, replace=0.1, window=1)),
-    "cpu":   dict(seeds=[0, 1, 2], folds=list(range(10)), init_epochs=3, method={},   # a fifth of the gpu epochs
+    # cpu, FER+: a fifth of the gpu epochs; 2 initial epochs so that the weight trigger (T + 1 = 4 rounds)
+    # can fire at the end of epoch 4 and act on epoch 5 (with 3 it could fire only after the last epoch)
+    "cpu":   dict(seeds=[0, 1, 2], folds=list(range(10)), init_epochs=dict(ferplus=2, ckplus=3), method={},
                   ferplus=dict(epochs=6, batch_size=128, lr=5e-4, weight_decay=1e-4, schedule="none"),
                   ckplus=dict(epochs=30, batch_size=32, lr=5e-4, weight_decay=1e-4, schedule="none")),
-    "gpu":   dict(seeds=[0, 1, 2], folds=list(range(10)), init_epochs=15, method={},
+    "gpu":   dict(seeds=[0, 1, 2], folds=list(range(10)), init_epochs=dict(ferplus=15, ckplus=15), method={},
                   ferplus=dict(epochs=30, batch_size=128, lr=5e-4, weight_decay=1e-4, schedule="none", compile=True),
                   ckplus=dict(epochs=30, batch_size=32, lr=5e-4, weight_decay=1e-4, schedule="none")),
 }
