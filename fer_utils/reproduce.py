@@ -39,6 +39,11 @@ def shard(configs: list, spec: str | None) -> list:
     return configs[k - 1::n]
 
 
+def selected(name: str, only: str | None) -> bool:
+    """Whether run ``name`` is in an ``--only`` selection: it contains any of the comma-separated texts."""
+    return not only or any(text.strip() and text.strip() in name for text in only.split(","))
+
+
 def _minutes(m: float) -> str:
     return f"{m:.0f} min" if m < 120 else f"{m / 60:.1f} h"
 
@@ -48,7 +53,8 @@ def main(argv=None) -> int:
     ap.add_argument("notebooks", nargs="+", help="notebook paths or names, e.g. notebooks/00_data.ipynb")
     ap.add_argument("--profile", choices=PROFILES, default="cpu")
     ap.add_argument("--out", help="results folder (default: results/ for cpu and gpu, a cache folder for smoke)")
-    ap.add_argument("--only", help="run only configs whose name contains this text")
+    ap.add_argument("--only", help="run only configs whose name contains this text (several texts, comma-"
+                                   "separated: any of them; the run list's order is kept)")
     ap.add_argument("--shard", help="K/N: run every N-th config from the K-th")
     ap.add_argument("--dry-run", action="store_true", help="list the runs, their status and estimated CPU minutes")
     ap.add_argument("--status", action="store_true", help="per notebook: stored / stale / missing, minutes to train")
@@ -57,7 +63,7 @@ def main(argv=None) -> int:
     out = Path(args.out) if args.out else default_results_dir(args.profile)
     failed, unique = 0, {}   # run folder -> estimated minutes (a run two chapters list counts once in the total)
     for nb in args.notebooks:
-        configs = shard([c for c in runs_for(nb, args.profile) if not args.only or args.only in c["name"]], args.shard)
+        configs = shard([c for c in runs_for(nb, args.profile) if selected(c["name"], args.only)], args.shard)
         for c in configs:
             check_config(c)
         status = [run_status(c, out) for c in configs]

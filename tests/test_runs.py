@@ -240,6 +240,17 @@ def test_shard_takes_every_nth_run_and_the_shards_cover_the_list():
             shard(items, bad)
 
 
+def test_only_selects_runs_containing_any_of_its_comma_separated_texts(capsys):
+    from fer_utils.reproduce import selected
+    assert selected("ferplus-st_sw", "ferplus-none,ferplus-st") and selected("ferplus-none", "ferplus-none, x")
+    assert not selected("ferplus-majority-none", "ferplus-none,ferplus-sw") and selected("anything", None)
+    assert not selected("ferplus-sw", ",")   # an empty text selects nothing
+    assert reproduce(["04_self_training", "--profile", "cpu", "--dry-run", "--out", "/nonexistent-results",
+                      "--only", "ferplus-none,ferplus-sw"]) == 0
+    out = capsys.readouterr().out
+    assert "04_self_training: 6 runs" in out and "majority" not in out and "ckplus" not in out
+
+
 def test_reproduce_exit_status_says_whether_every_run_finished(tmp_path, monkeypatch, capsys):
     import fer_utils.reproduce as P
 
