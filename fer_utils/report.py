@@ -87,11 +87,27 @@ def chapter_status(notebook: str, profile: str, train: bool = False, configs=Non
     counts = {k: sum(st == k for _, st, run in rows if run is None) for k in ("stale", "missing")}
     todo = sum(estimate_minutes(c) for c, _, run in rows if run is None)
     text = f"**{len(runs)} of {len(rows)} {profile}-profile runs are stored.**"
+    if runs:
+        text += " " + trained_on(runs)
     if counts["stale"] or counts["missing"]:
         text += (f" {counts['stale']} stale (stored under older code, not shown) and {counts['missing']} missing, "
                  f"about {todo:.0f} CPU minutes: train them with `python -m fer_utils.reproduce "
                  f"notebooks/{notebook}.ipynb --profile {profile}`; the tables say *pending* until then.")
     return runs, text
+
+
+def trained_on(runs) -> str:
+    """Where a chapter's stored runs trained, from their provenance: the precision and CPU capability of each
+    kind of machine, with run counts and the median training minutes per run (bf16 machines train the compact
+    nets about twice as fast as fp32-only ones; the metrics do not depend on it beyond rounding)."""
+    kinds: dict[tuple, list[float]] = {}
+    for run in runs:
+        p = run.provenance
+        key = (p.get("precision", "?"), p.get("cpu_capability") or p.get("device", "?"))
+        kinds.setdefault(key, []).append(float(p.get("train_seconds", float("nan"))) / 60)
+    parts = [f"{len(m)} in {prec} ({cap} CPU, median {np.nanmedian(m):.1f} training min a run)"
+             for (prec, cap), m in sorted(kinds.items(), key=lambda kv: -len(kv[1]))]
+    return "Trained: " + "; ".join(parts) + "."
 
 
 def benchmark(name: str) -> dict | None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from .budget import estimate_minutes
 from .experiments import PROFILES, run_status, runs_for
 from .runs import aggregate, check_config, default_results_dir, run_dir, run_or_load
+from .train import fast_precision
 
 SCORES = (("macro_f1", "macro F1"), ("accuracy", "acc"), ("mean_au_f1", "mean AU F1"),
           ("ccc_valence", "CCC valence"), ("ccc_arousal", "CCC arousal"))
@@ -80,7 +81,8 @@ def main(argv=None) -> int:
         runs, started, remaining = [], time.time(), todo
         for i, (config, st, minutes) in enumerate(zip(configs, status, est), 1):
             eta = f", the list done in about {_minutes(remaining)}" if st != "stored" else ""
-            print(f"  [{i}/{len(configs)}] {config['name']} seed {config['seed']}: {st} "
+            fold = f" fold {config['fold']}" if config.get("dataset") == "ckplus" else ""
+            print(f"  [{i}/{len(configs)}] {config['name']}{fold} seed {config['seed']}: {st} "
                   f"(est {minutes:.1f} CPU min{eta})", flush=True)
             if args.dry_run:
                 remaining -= minutes if st != "stored" else 0
@@ -108,6 +110,9 @@ def main(argv=None) -> int:
     if len(args.notebooks) > 1:
         print(f"total: {len(unique)} distinct runs, estimated {_minutes(sum(unique.values()))} of CPU time for "
               f"{len(args.notebooks)} notebooks", flush=True)
+    if args.profile == "cpu" and (args.dry_run or args.status) and fast_precision("cpu") == "fp32":
+        print("note: the estimates are for the reference 2-core CPU with native bf16; this CPU has none, so runs "
+              "train in fp32 and take about twice as long (provenance records the precision)", flush=True)
     if args.dry_run or args.status:
         return 0
     return 1 if failed else 0

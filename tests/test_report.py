@@ -29,3 +29,13 @@ def test_values_read_nested_metrics_and_cells_scale_to_percent():
     groups = report.group_runs(runs)
     assert report.values(groups, "ck", "cross.accuracy") == [0.4, 0.5]
     assert report.cell(groups, "ck", "accuracy", digits=1, scale=100) == "95.0 ± 7.1"
+
+
+def test_trained_on_counts_runs_per_machine_kind_from_provenance():
+    prov = [{"precision": "bf16", "cpu_capability": "AVX512", "train_seconds": 60},
+            {"precision": "bf16", "cpu_capability": "AVX512", "train_seconds": 180},
+            {"precision": "bf16", "cpu_capability": "AVX512", "train_seconds": 120},
+            {"precision": "fp32", "cpu_capability": "AVX2", "train_seconds": 300}]
+    runs = [Run(dir=None, config={"name": "r", "seed": i}, metrics={}, provenance=p) for i, p in enumerate(prov)]
+    assert report.trained_on(runs) == ("Trained: 3 in bf16 (AVX512 CPU, median 2.0 training min a run); "
+                                       "1 in fp32 (AVX2 CPU, median 5.0 training min a run).")
