@@ -99,7 +99,7 @@ def chapter_status(notebook: str, profile: str, train: bool = False, configs=Non
 def trained_on(runs) -> str:
     """Where a chapter's stored runs trained, from their provenance: the precision and CPU capability of each
     kind of machine, with run counts and the median training minutes per run (bf16 machines train the compact
-    nets about twice as fast as fp32-only ones; the metrics do not depend on it beyond rounding)."""
+    nets about twice as fast as fp32-only ones, and bf16 and fp32 runs of one config differ numerically)."""
     kinds: dict[tuple, list[float]] = {}
     for run in runs:
         p = run.provenance

@@ -64,8 +64,8 @@ class SelfTrainingRecipe(FERPlusRecipe):
 
 
 # Budgets per profile: Adam at a constant lr as in the paper (5e-4, the book's from-scratch rate, for the
-# paper's 1e-4 with a pretrained VGG), weak view (flip + shift) for the paper's zoom/flip/shift/rotation, half
-# of the epochs for the initial model and one self-training round per later epoch.
+# paper's 1e-4 with a pretrained VGG), weak view (flip + shift) for the paper's zoom/flip/shift/rotation, the
+# first init_epochs (per dataset) for the initial model and one self-training round per later epoch.
 _TINY = dict(epochs=2, batch_size=8, steps_per_epoch=1, lr=5e-4, weight_decay=1e-4, schedule="none")
 BUDGETS = {   # smoke: a low tau and a larger replacement so that rounds select on the sample
     "smoke": dict(seeds=[0], folds=[0], ferplus=_TINY, ckplus=_TINY, init_epochs=dict(ferplus=1, ckplus=1),
