@@ -96,6 +96,12 @@ def chapter_status(notebook: str, profile: str, train: bool = False, configs=Non
     return runs, text
 
 
+def count_runs(groups: dict, name: str, test) -> tuple[int, int]:
+    """(how many stored runs of row ``name`` pass ``test(run)``, how many are stored)."""
+    runs = groups.get(name, [])
+    return sum(bool(test(r)) for r in runs), len(runs)
+
+
 def trained_on(runs) -> str:
     """Where a chapter's stored runs trained, from their provenance: the precision and CPU capability of each
     kind of machine, with run counts and the median training minutes per run (bf16 machines train the compact

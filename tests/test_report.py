@@ -39,3 +39,9 @@ def test_trained_on_counts_runs_per_machine_kind_from_provenance():
     runs = [Run(dir=None, config={"name": "r", "seed": i}, metrics={}, provenance=p) for i, p in enumerate(prov)]
     assert report.trained_on(runs) == ("Trained: 3 in bf16 (AVX512 CPU, median 2.0 training min a run); "
                                        "1 in fp32 (AVX2 CPU, median 5.0 training min a run).")
+
+
+def test_count_runs_counts_the_stored_runs_of_a_row_that_pass_a_test():
+    groups = report.group_runs([fake("st", 0, 0.4), fake("st", 1, 0.2), fake("st", 2, 0.5)])
+    assert report.count_runs(groups, "st", lambda r: r.final["macro_f1"] > 0.3) == (2, 3)
+    assert report.count_runs(groups, "missing", lambda r: True) == (0, 0)
