@@ -6,21 +6,28 @@
 
 Runs already stored under --out are loaded, not retrained (the run cache); a killed run resumes from its
 last epoch checkpoint. ``--shard K/N`` takes every N-th run from the K-th (K = 1..N), so N machines or a job
-array split a chapter; run folders merge by name. Writes <out>/<notebook>/summary.csv (not for a selection made
+array split a chapter; run folders merge by name. ``--jobs N`` trains N runs at a time on one machine, each
+process with 1/N of the cores' threads: small models use two cores better as two one-thread processes than
+as one two-thread process (see benchmarks/parallel_runs.py). Each process takes the next run no other has
+claimed, so every run trains once. Writes <out>/<notebook>/summary.csv (not for a selection made
 with --only or --shard). The exit status is 0
 only when every selected run is stored at the end (1 when a run failed, 2 for bad arguments).
 """
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
 
 from .budget import estimate_minutes
 from .experiments import PROFILES, run_status, runs_for
-from .runs import aggregate, check_config, default_results_dir, run_dir, run_or_load
+from .runs import CacheMiss, aggregate, check_config, default_results_dir, run_dir, run_or_load
 from .train import fast_precision
 
 SCORES = (("macro_f1", "macro F1"), ("accuracy", "acc"), ("mean_au_f1", "mean AU F1"),
@@ -45,6 +52,29 @@ def selected(name: str, only: str | None) -> bool:
     return not only or any(text.strip() and text.strip() in name for text in only.split(","))
 
 
+def claim(claims_dir, run_name: str) -> bool:
+    """Atomically claim run ``run_name`` for this process (``--jobs``): True for the first caller only."""
+    try:
+        os.close(os.open(Path(claims_dir) / run_name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def run_jobs(argv: list, jobs: int, threads: int) -> int:
+    """Start ``jobs`` worker processes of this command (each ``threads`` torch threads), sharing one claims
+    folder; wait for all. Returns the number of workers that did not exit 0."""
+    claims = tempfile.mkdtemp(prefix="fer-claims-")
+    try:
+        workers = [subprocess.Popen([sys.executable, "-m", "fer_utils.reproduce", *argv, "--claims", claims,
+                                     "--threads", str(threads), "--worker", f"w{i}"],
+                                    env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+                   for i in range(1, jobs + 1)]
+        return sum(w.wait() != 0 for w in workers)
+    finally:
+        shutil.rmtree(claims, ignore_errors=True)
+
+
 def _minutes(m: float) -> str:
     return f"{m:.0f} min" if m < 120 else f"{m / 60:.1f} h"
 
@@ -60,8 +90,30 @@ def main(argv=None) -> int:
     ap.add_argument("--dry-run", action="store_true", help="list the runs, their status and estimated CPU minutes")
     ap.add_argument("--status", action="store_true", help="per notebook: stored / stale / missing, minutes to train")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    ap.add_argument("--jobs", type=int, default=1, help="train this many runs at a time, each process with 1/N "
+                                                        "of the threads (default 1)")
+    ap.add_argument("--threads", type=int, help="torch threads for training (default: torch's, the cores)")
+    ap.add_argument("--claims", help=argparse.SUPPRESS)   # a --jobs worker: the shared claims folder
+    ap.add_argument("--worker", help=argparse.SUPPRESS)   # a --jobs worker: its name in the progress lines
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
+    if args.jobs < 1 or (args.threads is not None and args.threads < 1):
+        ap.error(f"--jobs {args.jobs} / --threads {args.threads}: expected positive integers")
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     out = Path(args.out) if args.out else default_results_dir(args.profile)
+    worker_failures, load_only = 0, False
+    if args.jobs > 1 and not (args.dry_run or args.status):
+        import torch
+        forwarded = [a for a in argv if a not in ("--quiet",)]
+        forwarded = [a for i, a in enumerate(forwarded)          # drop "--jobs N" / "--jobs=N"
+                     if not a.startswith("--jobs") and not (i and forwarded[i - 1] == "--jobs")]
+        threads = args.threads or max(1, torch.get_num_threads() // args.jobs)
+        print(f"{args.jobs} workers, {threads} thread(s) each", flush=True)
+        worker_failures = run_jobs(forwarded + ["--quiet", "--out", str(out)], args.jobs, threads)
+        load_only = True   # the workers trained; this pass loads, reports and writes summary.csv
+    worker = args.worker or ""
     failed, unique = 0, {}   # run folder -> estimated minutes (a run two chapters list counts once in the total)
     for nb in args.notebooks:
         configs = shard([c for c in runs_for(nb, args.profile) if selected(c["name"], args.only)], args.shard)
@@ -73,23 +125,30 @@ def main(argv=None) -> int:
         unique.update({run_dir(c, out).name: m for c, m in zip(configs, est)})
         counts = {k: status.count(k) for k in ("stored", "stale", "missing")}
         name = Path(nb).name.removesuffix(".ipynb")
-        print(f"{name}: {len(configs)} runs ({args.profile}): {counts['stored']} stored, {counts['stale']} stale, "
-              f"{counts['missing']} missing; estimated {_minutes(sum(est))} in all, {_minutes(todo)} to train "
-              f"-> {out}", flush=True)
+        if not worker:
+            print(f"{name}: {len(configs)} runs ({args.profile}): {counts['stored']} stored, "
+                  f"{counts['stale']} stale, {counts['missing']} missing; estimated {_minutes(sum(est))} in all, "
+                  f"{_minutes(todo)} to train -> {out}", flush=True)
         if args.status:
             continue
         runs, started, remaining = [], time.time(), todo
         for i, (config, st, minutes) in enumerate(zip(configs, status, est), 1):
-            eta = f", the list done in about {_minutes(remaining)}" if st != "stored" else ""
+            if args.claims and (st == "stored" or not claim(args.claims, run_dir(config, out).name)):
+                continue   # a --jobs worker: stored, or another worker has it
+            eta = f", the list done in about {_minutes(remaining)}" if st != "stored" and not worker else ""
             fold = f" fold {config['fold']}" if config.get("dataset") == "ckplus" else ""
-            print(f"  [{i}/{len(configs)}] {config['name']}{fold} seed {config['seed']}: {st} "
+            print(f"  {worker}[{i}/{len(configs)}] {config['name']}{fold} seed {config['seed']}: {st} "
                   f"(est {minutes:.1f} CPU min{eta})", flush=True)
             if args.dry_run:
                 remaining -= minutes if st != "stored" else 0
                 continue
             t = time.time()
             try:
-                run = run_or_load(config, out, progress=not args.quiet)
+                run = run_or_load(config, out, train=not load_only, progress=not args.quiet)
+            except CacheMiss:  # after --jobs: no worker stored it (a worker failed on it; see above)
+                print(f"      MISSING: {config['name']} seed {config['seed']} was not stored", flush=True)
+                failed += 1
+                continue
             except Exception:  # one broken run must not lose the others: report it and go on
                 traceback.print_exc()
                 print(f"      FAILED: {config['name']} seed {config['seed']}", flush=True)
@@ -101,13 +160,13 @@ def main(argv=None) -> int:
             scores = "  ".join(f"{label} {run.final[key]:.4f}" for key, label in SCORES if key in run.final)
             print(f"      {scores}  ({(time.time() - t) / 60:.1f} min, {run.provenance['device']}; "
                   f"{(time.time() - started) / 60:.0f} min since start)", flush=True)
-        if runs:
+        if runs and not worker:
             table = aggregate(runs)
             if not (args.only or args.shard):  # summary.csv is of the whole list, never of a selection
                 (out / name).mkdir(parents=True, exist_ok=True)
                 table.to_csv(out / name / "summary.csv")
             print(table.to_string(), flush=True)
-    if len(args.notebooks) > 1:
+    if len(args.notebooks) > 1 and not worker:
         print(f"total: {len(unique)} distinct runs, estimated {_minutes(sum(unique.values()))} of CPU time for "
               f"{len(args.notebooks)} notebooks", flush=True)
     if args.profile == "cpu" and (args.dry_run or args.status) and fast_precision("cpu") == "fp32":
@@ -115,7 +174,7 @@ def main(argv=None) -> int:
               "train in fp32 and take about twice as long (provenance records the precision)", flush=True)
     if args.dry_run or args.status:
         return 0
-    return 1 if failed else 0
+    return 1 if failed or worker_failures else 0
 
 
 if __name__ == "__main__":

@@ -28,3 +28,13 @@ def test_ssl_budget_benchmark_smoke(tmp_path):
     record = json.loads(out.read_text())
     assert record["split_scored"] == "FER+ Valid" and len(record["rows"]) == len(ssl_budget.SETTINGS)
     assert all(0 <= r["valid_macro_f1"] <= 1 and r["steps"] > 0 for r in record["rows"])
+
+
+def test_parallel_runs_benchmark_smoke(tmp_path):
+    import parallel_runs  # benchmarks/ is on the path (above)
+    out = tmp_path / "p.json"
+    parallel_runs.main(["--smoke", "--out", str(out)])
+    record = json.loads(out.read_text())
+    assert record["jobs"] == 2 and len(record["per_job_img_per_s"]) == 2
+    assert record["one_process_img_per_s"] > 0 and all(x > 0 for x in record["per_job_img_per_s"])
+    assert abs(record["speedup"] - record["jobs_img_per_s"] / record["one_process_img_per_s"]) < 0.01

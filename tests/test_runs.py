@@ -311,3 +311,27 @@ def test_a_recipe_block_keeps_its_own_defaults_when_a_run_gives_some_keys():
     # the noise-aware model's two views are its recipe's default; a train block with other keys keeps them
     c = R.resolve_config({"task": "noise_aware", "notebook": "t", "name": "x", "train": {"epochs": 1}})
     assert c["train"]["views"] == ("weak", "flipped_strong") and c["train"]["epochs"] == 1
+
+
+def test_a_claim_is_granted_once(tmp_path):
+    from fer_utils.reproduce import claim
+    assert claim(tmp_path, "ferplus-st-abc") and not claim(tmp_path, "ferplus-st-abc")
+    assert claim(tmp_path, "ferplus-st-def")
+
+
+def test_jobs_train_every_run_once_in_parallel_workers_and_write_the_summary(tmp_path, capfd):
+    """``--jobs 2``: two worker processes of one thread share the list; each run is trained by exactly one of
+    them, and the parent then loads every run and writes summary.csv."""
+    assert reproduce(["00_data", "--profile", "smoke", "--out", str(tmp_path), "--jobs", "2"]) == 0
+    out = capfd.readouterr().out
+    assert "2 workers, " in out
+    trained = [line.split("]")[1].split(":")[0].strip() for line in out.splitlines()
+               if line.lstrip().startswith(("w1[", "w2["))]
+    assert sorted(trained) == ["resnet18-majority seed 0", "resnet18-single_annotator seed 0"]
+    assert (tmp_path / "00_data" / "summary.csv").is_file()
+    from fer_utils.experiments import run_status
+    assert [run_status(c, tmp_path) for c in runs_for("00_data", "smoke")] == ["stored", "stored"]
+    # nothing left to train: the workers claim nothing, the parent loads both
+    assert reproduce(["00_data", "--profile", "smoke", "--out", str(tmp_path), "--jobs", "2"]) == 0
+    again = capfd.readouterr().out
+    assert "w1[" not in again and "w2[" not in again and "2 stored, 0 stale, 0 missing" in again
