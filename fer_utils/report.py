@@ -103,17 +103,22 @@ def count_runs(groups: dict, name: str, test) -> tuple[int, int]:
 
 
 def trained_on(runs) -> str:
-    """Where a chapter's stored runs trained, from their provenance: the precision and CPU capability of each
-    kind of machine, with run counts and the median training minutes per run (bf16 machines train the compact
-    nets about twice as fast as fp32-only ones, and bf16 and fp32 runs of one config differ numerically)."""
+    """Where a chapter's stored runs trained, from their provenance: the precision, CPU capability and torch
+    threads of each kind of machine, with run counts and the median training minutes per run (bf16 machines
+    train the compact nets about twice as fast as fp32-only ones, and bf16 and fp32 runs of one config differ
+    numerically; a one-thread run is slower alone, but ``reproduce --jobs 2`` trains two at a time)."""
     kinds: dict[tuple, list[float]] = {}
     for run in runs:
         p = run.provenance
-        key = (p.get("precision", "?"), p.get("cpu_capability") or p.get("device", "?"))
+        key = (p.get("precision", "?"), p.get("cpu_capability") or p.get("device", "?"), p.get("threads"))
         kinds.setdefault(key, []).append(float(p.get("train_seconds", float("nan"))) / 60)
-    parts = [f"{len(m)} in {prec} ({cap} CPU, median {np.nanmedian(m):.1f} training min a run)"
-             for (prec, cap), m in sorted(kinds.items(), key=lambda kv: -len(kv[1]))]
+    parts = [f"{len(m)} in {prec} ({cap} CPU{_threads(threads)}, median {np.nanmedian(m):.1f} training min a run)"
+             for (prec, cap, threads), m in sorted(kinds.items(), key=lambda kv: -len(kv[1]))]
     return "Trained: " + "; ".join(parts) + "."
+
+
+def _threads(n) -> str:
+    return "" if n is None else f", {n} thread{'s' if n != 1 else ''}"
 
 
 def benchmark(name: str) -> dict | None:

@@ -35,10 +35,13 @@ def test_trained_on_counts_runs_per_machine_kind_from_provenance():
     prov = [{"precision": "bf16", "cpu_capability": "AVX512", "train_seconds": 60},
             {"precision": "bf16", "cpu_capability": "AVX512", "train_seconds": 180},
             {"precision": "bf16", "cpu_capability": "AVX512", "train_seconds": 120},
-            {"precision": "fp32", "cpu_capability": "AVX2", "train_seconds": 300}]
+            {"precision": "fp32", "cpu_capability": "AVX2", "train_seconds": 300, "threads": 2},
+            {"precision": "fp32", "cpu_capability": "AVX2", "train_seconds": 420, "threads": 1},
+            {"precision": "fp32", "cpu_capability": "AVX2", "train_seconds": 540, "threads": 1}]
     runs = [Run(dir=None, config={"name": "r", "seed": i}, metrics={}, provenance=p) for i, p in enumerate(prov)]
     assert report.trained_on(runs) == ("Trained: 3 in bf16 (AVX512 CPU, median 2.0 training min a run); "
-                                       "1 in fp32 (AVX2 CPU, median 5.0 training min a run).")
+                                       "2 in fp32 (AVX2 CPU, 1 thread, median 8.0 training min a run); "
+                                       "1 in fp32 (AVX2 CPU, 2 threads, median 5.0 training min a run).")
 
 
 def test_count_runs_counts_the_stored_runs_of_a_row_that_pass_a_test():
