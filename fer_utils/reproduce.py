@@ -1,7 +1,7 @@
 """Run every training run a notebook needs, then aggregate mean ± std over seeds. No Jupyter needed:
 
     python -m fer_utils.reproduce notebooks/00_data.ipynb --profile cpu --dry-run   # runs, status, CPU minutes
-    nohup python -m fer_utils.reproduce notebooks/00_data.ipynb --profile cpu > run.log &
+    nohup python -m fer_utils.reproduce notebooks/00_data.ipynb --profile cpu --jobs 2 > run.log &
     python -m fer_utils.reproduce notebooks/*.ipynb --profile cpu --status          # stored / stale / missing
 
 Runs already stored under --out are loaded, not retrained (the run cache); a killed run resumes from its
