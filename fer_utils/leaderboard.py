@@ -169,3 +169,26 @@ def noise_recovery(groups) -> pd.DataFrame:
                          "method on single-annotator labels": np.mean(got) if got else np.nan,
                          "share of the gap recovered": value, "seeds": len(got)})
     return pd.DataFrame(rows)
+
+
+def collapsed(groups, share: float = 0.9) -> pd.DataFrame:
+    """The stored runs that collapsed: at least ``share`` of their FER+ Test predictions in one class (a model
+    that has learnt nothing usable, whatever its row's mean says). One row per run: notebook, run, seed, the
+    class, its share of the predictions, test macro F1, and the feedback coefficient f of the first epoch
+    where the run logs one (the teacher/student runs; NaN elsewhere). Runs without class logits (action
+    units, valence/arousal) are not classifiers of FER+ Test and are left out."""
+    rows = []
+    for (notebook, name), runs in groups.items():
+        for run in runs:
+            pred = run.predictions()
+            if "logits" not in pred or pred["logits"].ndim != 2 or pred["logits"].shape[1] != len(FERPLUS_CLASSES):
+                continue
+            counts = np.bincount(pred["logits"].argmax(1), minlength=len(FERPLUS_CLASSES))
+            top = int(counts.argmax())
+            if counts[top] >= share * counts.sum():
+                first = run.history[0] if run.history else {}
+                rows.append({"notebook": notebook, "run": name, "seed": run.config["seed"],
+                             "predicted class": FERPLUS_CLASSES[top], "share of predictions": counts[top] / counts.sum(),
+                             "macro F1": run.final["macro_f1"], "first-epoch f": float(first.get("f", np.nan))})
+    columns = ["notebook", "run", "seed", "predicted class", "share of predictions", "macro F1", "first-epoch f"]
+    return pd.DataFrame(rows, columns=columns)

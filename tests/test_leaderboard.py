@@ -119,3 +119,24 @@ def test_every_run_the_leaderboard_names_exists_in_the_run_registry(profile):
                 assert run_config("05_abaw5_multitask", f"{arch}-{name}", profile)
             continue
         assert run_config(notebook, name, profile), (notebook, name)
+
+
+def test_collapsed_lists_the_runs_that_predict_one_class(tmp_path):
+    labels = np.arange(100) % 8
+    healthy = np.eye(8, dtype=np.float32)[labels]                       # every face right
+    dead = np.eye(8, dtype=np.float32)[np.where(np.arange(100) < 93, 2, labels)]   # 93 + face 98: 94% "surprise"
+    runs = []
+    for i, (logits, history) in enumerate(((healthy, [{"f": 0.01}]), (dead, [{"f": -25.0}]), (dead, []))):
+        folder = tmp_path / f"r{i}"
+        folder.mkdir()
+        np.savez(folder / "predictions.npz", logits=logits, labels=labels)
+        runs.append(R.Run(folder, {"name": "x", "seed": i}, {"final": {"macro_f1": 0.1}, "history": history}, {}))
+    au = tmp_path / "au"
+    au.mkdir()
+    np.savez(au / "predictions.npz", logits=np.zeros((100, 12), np.float32))   # 12 action units: not a classifier
+    runs.append(R.Run(au, {"name": "au", "seed": 0}, {"final": {}, "history": []}, {}))
+    table = LB.collapsed({("06_leaderboard", "ssl"): runs[:3], ("05", "au"): runs[3:]})
+    assert table["seed"].tolist() == [1, 2] and set(table["predicted class"]) == {"surprise"}
+    assert np.allclose(table["share of predictions"], 0.94)
+    assert table["first-epoch f"].iloc[0] == -25.0 and np.isnan(table["first-epoch f"].iloc[1])
+    assert LB.collapsed({("06_leaderboard", "ssl"): runs[:3]}, share=0.95).empty
