@@ -172,23 +172,34 @@ def noise_recovery(groups) -> pd.DataFrame:
 
 
 def collapsed(groups, share: float = 0.9) -> pd.DataFrame:
-    """The stored runs that collapsed: at least ``share`` of their FER+ Test predictions in one class (a model
-    that has learnt nothing usable, whatever its row's mean says). One row per run: notebook, run, seed, the
-    class, its share of the predictions, test macro F1, and the feedback coefficient f of the first epoch
-    where the run logs one (the teacher/student runs; NaN elsewhere). Runs without class logits (action
-    units, valence/arousal) are not classifiers of FER+ Test and are left out."""
+    """The stored runs that collapsed: their FER+ Test macro F1 is no better than always predicting one class
+    (the best such constant, from the run's own test labels), or at least ``share`` of their predictions fall
+    in one class. Such a model has learnt nothing usable, whatever its row's mean says. One row per run:
+    notebook, run, seed, its most predicted class and that class's share of the predictions, its macro F1,
+    the best one-class macro F1, and the feedback coefficient f of the first epoch where the run logs one
+    (the teacher/student runs; NaN elsewhere). Runs without class logits (action units, valence/arousal)
+    are not classifiers of FER+ Test and are left out."""
+    n = len(FERPLUS_CLASSES)
     rows = []
     for (notebook, name), runs in groups.items():
         for run in runs:
             pred = run.predictions()
-            if "logits" not in pred or pred["logits"].ndim != 2 or pred["logits"].shape[1] != len(FERPLUS_CLASSES):
+            logits = pred.get("logits")
+            if logits is None or "labels" not in pred or logits.ndim != 2 or logits.shape[1] != n:
                 continue
-            counts = np.bincount(pred["logits"].argmax(1), minlength=len(FERPLUS_CLASSES))
+            y = pred["labels"]
+            keep = y >= 0
+            guess = pred["logits"].argmax(1)
+            counts = np.bincount(guess, minlength=n)
             top = int(counts.argmax())
-            if counts[top] >= share * counts.sum():
+            f1 = macro_f1(y[keep], guess[keep], n)
+            constant = max(macro_f1(y[keep], np.full(int(keep.sum()), c), n) for c in range(n))
+            if f1 <= constant + 1e-9 or counts[top] >= share * counts.sum():
                 first = run.history[0] if run.history else {}
                 rows.append({"notebook": notebook, "run": name, "seed": run.config["seed"],
-                             "predicted class": FERPLUS_CLASSES[top], "share of predictions": counts[top] / counts.sum(),
-                             "macro F1": run.final["macro_f1"], "first-epoch f": float(first.get("f", np.nan))})
-    columns = ["notebook", "run", "seed", "predicted class", "share of predictions", "macro F1", "first-epoch f"]
+                             "most predicted class": FERPLUS_CLASSES[top],
+                             "its share of predictions": counts[top] / counts.sum(), "macro F1": f1,
+                             "best one-class macro F1": constant, "first-epoch f": float(first.get("f", np.nan))})
+    columns = ["notebook", "run", "seed", "most predicted class", "its share of predictions", "macro F1",
+               "best one-class macro F1", "first-epoch f"]
     return pd.DataFrame(rows, columns=columns)

@@ -121,22 +121,28 @@ def test_every_run_the_leaderboard_names_exists_in_the_run_registry(profile):
         assert run_config(notebook, name, profile), (notebook, name)
 
 
-def test_collapsed_lists_the_runs_that_predict_one_class(tmp_path):
+def test_collapsed_lists_the_runs_no_better_than_one_class(tmp_path):
     labels = np.arange(100) % 8
-    healthy = np.eye(8, dtype=np.float32)[labels]                       # every face right
+    healthy = np.eye(8, dtype=np.float32)[labels]                                   # every face right
     dead = np.eye(8, dtype=np.float32)[np.where(np.arange(100) < 93, 2, labels)]   # 93 + face 98: 94% "surprise"
+    wrong = np.eye(8, dtype=np.float32)[(labels + 1) % 8]                          # spread out, every face wrong
     runs = []
-    for i, (logits, history) in enumerate(((healthy, [{"f": 0.01}]), (dead, [{"f": -25.0}]), (dead, []))):
+    for i, (logits, history) in enumerate(((healthy, [{"f": 0.01}]), (dead, [{"f": -25.0}]), (dead, []),
+                                           (wrong, []))):
         folder = tmp_path / f"r{i}"
         folder.mkdir()
         np.savez(folder / "predictions.npz", logits=logits, labels=labels)
         runs.append(R.Run(folder, {"name": "x", "seed": i}, {"final": {"macro_f1": 0.1}, "history": history}, {}))
     au = tmp_path / "au"
     au.mkdir()
-    np.savez(au / "predictions.npz", logits=np.zeros((100, 12), np.float32))   # 12 action units: not a classifier
+    np.savez(au / "predictions.npz", logits=np.zeros((100, 12), np.float32), labels=labels)  # 12 AUs
     runs.append(R.Run(au, {"name": "au", "seed": 0}, {"final": {}, "history": []}, {}))
-    table = LB.collapsed({("06_leaderboard", "ssl"): runs[:3], ("05", "au"): runs[3:]})
-    assert table["seed"].tolist() == [1, 2] and set(table["predicted class"]) == {"surprise"}
-    assert np.allclose(table["share of predictions"], 0.94)
+    table = LB.collapsed({("06_leaderboard", "ssl"): runs[:4], ("05", "au"): runs[4:]})
+    assert table["seed"].tolist() == [1, 2, 3]
+    assert table["most predicted class"].tolist()[:2] == ["surprise", "surprise"]
+    assert np.allclose(table["its share of predictions"].iloc[:2], 0.94) and table["macro F1"].iloc[2] == 0
+    # one-class F1 by hand: always "neutral" (13 of 100 faces): F1 = 2 * 13 / (100 + 13), over 8 classes
+    assert np.allclose(table["best one-class macro F1"], 2 * 13 / 113 / 8)
     assert table["first-epoch f"].iloc[0] == -25.0 and np.isnan(table["first-epoch f"].iloc[1])
-    assert LB.collapsed({("06_leaderboard", "ssl"): runs[:3]}, share=0.95).empty
+    # the 94% runs beat the one-class F1 (their last faces are right), so a stricter share keeps only "wrong"
+    assert LB.collapsed({("06_leaderboard", "ssl"): runs[:4]}, share=0.95)["seed"].tolist() == [3]
