@@ -23,22 +23,17 @@ import torch
 
 from fer_utils.data import load_ferplus
 from fer_utils.data.io import SAMPLE_ROOT
-from fer_utils.losses import supervised_ce
-from fer_utils.models import build_model
 from fer_utils.runs import RESULTS_DIR, machine_record, write_record
-from fer_utils.train import DeviceData, TrainConfig, fast_precision, fit, seed_everything
+from fer_utils.train import fast_precision
+from throughput import engine   # benchmarks/ (this script's folder) is on the path
 
 
 def one_process(smoke: bool, arch: str, batch: int, steps: int) -> float:
-    """Images/s of the engine's timed (second) epoch in this process, with its current torch threads."""
+    """Images/s of the engine's timed (second) epoch in this process, with its current torch threads
+    (the throughput benchmark's engine measurement)."""
     train = load_ferplus("train", SAMPLE_ROOT if smoke else None)
     train = train.subset(train.labels >= 0)
-    seed_everything(0)
-    cfg = TrainConfig(epochs=2, batch_size=batch, steps_per_epoch=steps, lr=0.05, optimizer="sgd", momentum=0.9,
-                      weight_decay=5e-4, device="cpu")
-    result = fit(build_model(arch, 8, dropout=0.5), DeviceData.from_record(train, "cpu"), None, supervised_ce,
-                 cfg, num_classes=8, progress=False)
-    return float(result.history[-1]["images_per_s"])
+    return float(engine(train, torch.device("cpu"), batch, 2, False, arch, steps_per_epoch=steps)["img_per_s"])
 
 
 def processes(n: int, threads: int, argv: list) -> list[float]:
