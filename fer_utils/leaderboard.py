@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pandas as pd
 from . import ensemble as E
-from .experiments import SUBCLASSIFIERS, run_config, runs_for
+from .experiments import SSL_ALL_LABELS, SUBCLASSIFIERS, run_config, runs_for
 from .labels import FERPLUS_CLASSES
 from .metrics import accuracy, macro_f1
 from .report import collect
@@ -34,8 +34,8 @@ METHODS = {
     "CCT (three networks, consensus)": ("001", "02_cct", {
         "single_annotator": ("02_cct", "cct-single_annotator"), "majority": ("02_cct", "cct-majority")}),
     "teacher/student with debiased feedback (all labels)": ("002", "03_ssl_temporal", {
-        "single_annotator": ("06_leaderboard", "ssl-all-labels-single_annotator"),
-        "majority": ("06_leaderboard", "ssl-all-labels-majority")}),
+        "single_annotator": ("06_leaderboard", f"{SSL_ALL_LABELS}-single_annotator"),
+        "majority": ("06_leaderboard", f"{SSL_ALL_LABELS}-majority")}),
     "self-training + sample weights (unlabelled: FER+ train pool)": ("003", "04_self_training", {
         "single_annotator": ("04_self_training", "ferplus-pool-st_sw"),
         "majority": ("06_leaderboard", "ferplus-pool-majority-st_sw")}),
@@ -121,7 +121,7 @@ def method_scores(groups, ref) -> list[dict]:
 
 def leaderboard(groups) -> pd.DataFrame:
     """The leaderboard: one row per (method, label setting) with mean ± std over seeds of macro F1 and
-    accuracy on FER+ Test, the number of seeds, the mean GPU training time per seed and images/s. Rows
+    accuracy on FER+ Test, the number of seeds, the mean training time per seed and images/s. Rows
     without stored runs say 'pending'. Also returns the raw means in columns *_mean for plots and tests."""
     rows = []
     for method, (paper, chapter, refs) in METHODS.items():

@@ -168,6 +168,26 @@ def test_ssl_temporal_chapter_runs_table_1_and_its_ablations():
     assert len(full) == 18 and all(c["data"] == "sample" for c in runs_for("03_ssl_temporal", "smoke"))
 
 
+def test_leaderboard_teacher_student_rows_use_all_labels_and_the_slower_student():
+    from fer_utils.experiments import SSL_ALL_LABELS
+    from fer_utils.leaderboard import METHODS
+    for profile in ("cpu", "gpu"):
+        runs = runs_for("06_leaderboard", profile)
+        chapter3 = {c["name"]: c for c in runs_for("03_ssl_temporal", profile)}["ssl-more-single_annotator"]
+        rows = [c for c in runs if c["name"].startswith(SSL_ALL_LABELS)]
+        assert {c["labels"] for c in rows} == {"single_annotator", "majority"}
+        recipe = {k: v for k, v in chapter3["train"].items() if k != "seed"}
+        assert all(c["student_lr"] == 0.01 and c["labelled_fraction"] == 1.0 and c["temporal"] is None
+                   and c["unlabelled"] == chapter3["unlabelled"] == "ferplus+ckplus"
+                   and {k: v for k, v in c["train"].items() if k != "seed"} == recipe for c in rows)
+        first = [c for c in runs if c["name"] == "ssl-all-labels-single_annotator"]
+        # the collapsed first attempt (chapter 3's student lr) stays in the cpu list, so its stored runs stay shown
+        assert [c["seed"] for c in first] == ([0, 1, 2] if profile == "cpu" else [])
+        assert all(c["student_lr"] == chapter3["student_lr"] == 0.05 and c["labelled_fraction"] == 1.0 for c in first)
+    refs = METHODS["teacher/student with debiased feedback (all labels)"][2]
+    assert refs["single_annotator"] == ("06_leaderboard", f"{SSL_ALL_LABELS}-single_annotator")
+
+
 def test_abaw5_multitask_chapter_runs_tables_2_and_3():
     from fer_utils.experiments import AU_BACKBONES, SUBCLASSIFIERS
     full = runs_for("05_abaw5_multitask", "gpu")
