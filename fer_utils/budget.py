@@ -81,3 +81,23 @@ def estimate_minutes(config: dict) -> float:
     else:
         raise ValueError(f"estimate_minutes: no estimate for task {task!r}")
     return SETUP_MINUTES + images / ips / 60
+
+
+def measured_factors(records) -> dict[tuple[str, int], tuple[float, int]]:
+    """How much longer stored runs took than their estimates, on the machine that trained them:
+    ``records`` = (provenance dict, estimated minutes) per stored run. Groups the runs by (precision, torch
+    threads) and returns {(precision, threads): (median of train minutes / estimate, number of runs)}.
+    Runs without ``train_seconds`` (or with NaN) are left out."""
+    ratios: dict = {}
+    for prov, est in records:
+        seconds = prov.get("train_seconds")
+        if seconds is None or seconds != seconds or est <= 0:
+            continue
+        key = (str(prov.get("precision", "?")), int(prov.get("threads") or 0))
+        ratios.setdefault(key, []).append(seconds / 60 / est)
+    out = {}
+    for key, r in sorted(ratios.items()):
+        r = sorted(r)
+        mid = len(r) // 2
+        out[key] = ((r[mid] if len(r) % 2 else (r[mid - 1] + r[mid]) / 2), len(r))
+    return out

@@ -25,9 +25,9 @@ import time
 import traceback
 from pathlib import Path
 
-from .budget import estimate_minutes
+from .budget import estimate_minutes, measured_factors
 from .experiments import PROFILES, run_status, runs_for
-from .runs import CacheMiss, aggregate, check_config, default_results_dir, run_dir, run_or_load
+from .runs import CacheMiss, aggregate, check_config, default_results_dir, load_run, run_dir, run_or_load
 from .train import fast_precision
 
 SCORES = (("macro_f1", "macro F1"), ("accuracy", "acc"), ("mean_au_f1", "mean AU F1"),
@@ -77,6 +77,28 @@ def run_jobs(argv: list, jobs: int, threads: int) -> int:
 
 def _minutes(m: float) -> str:
     return f"{m:.0f} min" if m < 120 else f"{m / 60:.1f} h"
+
+
+def print_measured(configs, status, est, out) -> None:
+    """For a list with stored runs: how much longer than its estimate a run took here, per (precision,
+    threads), and what the missing runs need at that rate (each at its own task's median where runs of that
+    task are stored, else at the list's; wall minutes with as many runs at a time as the cores allow). The
+    estimates are for the reference bf16 CPU; this is the correction a reader on another CPU needs."""
+    stored = [(c["task"], load_run(run_dir(c, out)).provenance, m) for c, s, m in zip(configs, status, est)
+              if s == "stored"]
+    missing = [(c["task"], m) for c, s, m in zip(configs, status, est) if s != "stored"]
+    cores = os.cpu_count() or 1
+    for key, (factor, n) in measured_factors([(p, m) for _, p, m in stored]).items():
+        precision, threads = key
+        per_task = {t: measured_factors([(p, m) for tt, p, m in stored if tt == t]).get(key, (factor,))[0]
+                    for t in {t for t, _ in missing}}
+        at_once = max(1, cores // max(threads, 1))
+        line = (f"  measured here: {n} stored run(s) trained in {precision} with {threads} thread(s) took "
+                f"{factor:.1f}x their estimates (median)")
+        if missing:
+            wall = sum(m * per_task[t] for t, m in missing) / at_once
+            line += f"; at the stored runs' rates the missing runs need about {_minutes(wall)} wall, {at_once} at a time"
+        print(line, flush=True)
 
 
 def main(argv=None) -> int:
@@ -129,6 +151,8 @@ def main(argv=None) -> int:
             print(f"{name}: {len(configs)} runs ({args.profile}): {counts['stored']} stored, "
                   f"{counts['stale']} stale, {counts['missing']} missing; estimated {_minutes(sum(est))} in all, "
                   f"{_minutes(todo)} to train -> {out}", flush=True)
+        if (args.status or args.dry_run) and not worker:
+            print_measured(configs, status, est, out)
         if args.status:
             continue
         runs, started, remaining = [], time.time(), todo
@@ -171,7 +195,7 @@ def main(argv=None) -> int:
               f"{len(args.notebooks)} notebooks", flush=True)
     if args.profile == "cpu" and (args.dry_run or args.status) and fast_precision("cpu") == "fp32":
         print("note: the estimates are for the reference 2-core CPU with native bf16; this CPU has none, so runs "
-              "train in fp32 and take about twice as long (provenance records the precision)", flush=True)
+              "train in fp32 and take longer (the 'measured here' lines give the factor where runs are stored)", flush=True)
     if args.dry_run or args.status:
         return 0
     return 1 if failed or worker_failures else 0

@@ -293,6 +293,30 @@ def test_dry_run_estimates_fit_the_cpu_budgets(capsys):
     assert "est 5." in capsys.readouterr().out
 
 
+def test_measured_factors_correct_the_estimates_per_task(monkeypatch, capsys):
+    import types
+
+    import fer_utils.reproduce as P
+    from fer_utils.budget import measured_factors
+
+    def prov(seconds, precision="fp32", threads=1):
+        return {"train_seconds": seconds, "precision": precision, "threads": threads}
+    # fp32 / 1 thread: 120 s on a 1-min estimate (2x), 360 s on 2 min (3x), 600 s on 1 min (10x): median 3x;
+    # a run without a measured time is left out
+    assert measured_factors([(prov(120), 1.0), (prov(360), 2.0), (prov(600), 1.0), (prov(60, "bf16", 2), 2.0),
+                             (prov(float("nan")), 1.0)]) == {("bf16", 2): (0.5, 1), ("fp32", 1): (3.0, 3)}
+    stored = {"a": prov(240), "b": prov(60)}          # task a took 4x its estimate, task b 1x: median 2.5x
+    monkeypatch.setattr(P, "run_dir", lambda c, out: c["task"])
+    monkeypatch.setattr(P, "load_run", lambda d: types.SimpleNamespace(provenance=stored[d]))
+    monkeypatch.setattr(P.os, "cpu_count", lambda: 2)
+    configs = [{"task": "a"}, {"task": "a"}, {"task": "b"}, {"task": "c"}]
+    P.print_measured(configs, ["stored", "missing", "stored", "missing"], [1.0, 2.0, 1.0, 4.0], None)
+    out = capsys.readouterr().out
+    # missing: a at its own 4x (2 min -> 8), c (no stored run of its task) at the list's 2.5x (4 min -> 10):
+    # 18 CPU min, two one-thread runs at a time on two cores: 9 min wall
+    assert "2 stored run(s) trained in fp32 with 1 thread(s) took 2.5x" in out and "about 9 min wall, 2 at a time" in out
+
+
 def test_the_cpu_profile_fits_its_budgets():
     """Every chapter's cpu list in at most 2 hours, one run in at most 15 minutes, the book in at most 10
     hours (distinct runs), by the estimates ``reproduce --dry-run`` prints."""
