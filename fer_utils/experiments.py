@@ -134,8 +134,11 @@ def abaw5_expression_chapter(profile: str) -> list[dict]:
     runs = []
     for labels in (("single_annotator",) if smoke else ("single_annotator", "majority")):
         for seed in r["seeds"]:
-            runs.append(cfg("frozen_baseline", f"baseline-{labels}", seed, labels, r["frozen"],
-                            pretrain=r["pretrain"]))
+            # the frozen baseline earns no verdict (beating it is expected by construction): on the cpu profile
+            # its majority row is a one-seed reference, which keeps the book within its 10-hour budget
+            if not (labels == "majority" and profile == "cpu" and seed != r["seeds"][0]):
+                runs.append(cfg("frozen_baseline", f"baseline-{labels}", seed, labels, r["frozen"],
+                                pretrain=r["pretrain"]))
             runs.append(cfg("supervised", f"supervised-{labels}", seed, labels, r["supervised"], **sup))
             runs.append(cfg("mutexmatch", f"mutexmatch-{labels}", seed, labels, r["mutexmatch"]))
             runs.append(cfg("noise_aware", f"noise-aware-{labels}", seed, labels, r["noise_aware"],
@@ -304,12 +307,11 @@ def leaderboard_chapter(profile: str) -> list[dict]:
     runs = []
     base = {k: v for k, v in ssl["ssl-more-single_annotator"].items() if k not in ("clips", "temporal")}
     base = {**base, "notebook": "06_leaderboard", "labelled_fraction": 1.0}
-    if profile == "cpu":  # the first attempt, kept because it is real: the student at the cpu's lr 0.05 collapsed
-        runs += [{**base, "name": "ssl-all-labels-single_annotator", "labels": "single_annotator", "seed": seed}
-                 for seed in seeds]
-    # With all labels the feedback loop of Eq. 5-6 ran away at the student lr 0.05 that chapter 3's 10% runs
-    # use (first-epoch mean f of -25, -9 and -9; all three seeds collapsed): the student steps at the recipe's
-    # default 0.01 (Face2Exp's value, the gpu profile's); the teacher keeps the profile's lr.
+    # With all the labels, chapter 3's student lr 0.05 (tuned for its 10% runs) made the feedback loop of
+    # Eq. 5-6 run away in the first epoch of a first attempt (first-epoch mean f of -25, -9 and -9; all three
+    # seeds collapsed; those runs are in the repository's history, not in this list, which keeps the book
+    # within its 10-hour budget): the student steps at the recipe's default 0.01 (Face2Exp's value, the gpu
+    # profile's); the teacher keeps the profile's lr.
     for labels in (("single_annotator",) if profile == "smoke" else ("single_annotator", "majority")):
         # cpu: the majority row gets one seed, as in chapter 3 (a clean reference, no claim rests on it)
         runs += [{**base, "name": f"{SSL_ALL_LABELS}-{labels}", "labels": labels, "student_lr": 0.01, "seed": seed}
