@@ -86,11 +86,12 @@ def estimate_minutes(config: dict) -> float:
 def measured_factors(records) -> dict[tuple[str, int], tuple[float, int]]:
     """How much longer stored runs took than their estimates, on the machine that trained them:
     ``records`` = (provenance dict, estimated minutes) per stored run. Groups the runs by (precision, torch
-    threads) and returns {(precision, threads): (median of train minutes / estimate, number of runs)}.
-    Runs without ``train_seconds`` (or with NaN) are left out."""
+    threads) and returns {(precision, threads): (median of measured minutes / estimate, number of runs)}.
+    Measured = the run's ``wall_seconds`` (data loading, training and evaluation, like the estimate), else
+    its ``train_seconds``; runs with neither (or NaN) are left out."""
     ratios: dict = {}
     for prov, est in records:
-        seconds = prov.get("train_seconds")
+        seconds = prov.get("wall_seconds", prov.get("train_seconds"))
         if seconds is None or seconds != seconds or est <= 0:
             continue
         key = (str(prov.get("precision", "?")), int(prov.get("threads") or 0))

@@ -302,6 +302,8 @@ def test_measured_factors_correct_the_estimates_per_task(monkeypatch, capsys):
     # a run without a measured time is left out
     assert measured_factors([(prov(120), 1.0), (prov(360), 2.0), (prov(600), 1.0), (prov(60, "bf16", 2), 2.0),
                              (prov(float("nan")), 1.0)]) == {("bf16", 2): (0.5, 1), ("fp32", 1): (3.0, 3)}
+    # the wall time (loading + training + evaluation, like the estimate) wins over the training time
+    assert measured_factors([({**prov(60), "wall_seconds": 90.0}, 1.0)]) == {("fp32", 1): (1.5, 1)}
     stored = {"a": prov(240), "b": prov(60)}          # task a took 4x its estimate, task b 1x: median 2.5x
     monkeypatch.setattr(P, "run_dir", lambda c, out: c["task"])
     monkeypatch.setattr(P, "load_run", lambda d: types.SimpleNamespace(provenance=stored[d]))
