@@ -168,6 +168,22 @@ def test_ssl_temporal_chapter_runs_table_1_and_its_ablations():
     assert len(full) == 18 and all(c["data"] == "sample" for c in runs_for("03_ssl_temporal", "smoke"))
 
 
+def test_abaw5_expression_rows_share_one_budget_and_the_ablations_change_one_knob():
+    for profile in ("cpu", "gpu"):
+        runs = runs_for("01_abaw5_expression", profile)
+        budgets = {(c["train"]["epochs"] * c["train"]["steps_per_epoch"], c["train"]["batch_size"]) for c in runs}
+        assert len(budgets) == 1, budgets           # every row: the same steps and labelled faces per step
+        by = {(c["name"], c["seed"]): c for c in runs}
+        main, lr = by[("noise-aware-single_annotator", 0)], by[("noise-aware-lr5e-4", 0)]
+        assert main["train"]["lr"] == 1e-4 and lr["train"]["lr"] == by[("mutexmatch-single_annotator", 0)]["train"]["lr"] == 5e-4
+        assert {k: v for k, v in lr["train"].items() if k != "lr"} == {k: v for k, v in main["train"].items() if k != "lr"}
+        assert by[("noise-aware-no-consistency", 0)]["consistency_weight"] == 0.0
+        seeds = sorted(c["seed"] for c in runs if c["name"] == "baseline-majority")
+        assert seeds == ([0] if profile == "cpu" else [0, 1, 2])   # no verdict rests on the frozen baseline
+        assert all(sorted(c["seed"] for c in runs if c["name"] == f"{m}-{labels}") == [0, 1, 2]
+                   for m in ("supervised", "mutexmatch", "noise-aware") for labels in ("single_annotator", "majority"))
+
+
 def test_leaderboard_teacher_student_rows_use_all_labels_and_the_slower_student():
     from fer_utils.experiments import SSL_ALL_LABELS
     from fer_utils.leaderboard import METHODS
