@@ -203,3 +203,25 @@ def collapsed(groups, share: float = 0.9) -> pd.DataFrame:
     columns = ["notebook", "run", "seed", "most predicted class", "its share of predictions", "macro F1",
                "best one-class macro F1", "first-epoch f"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def teacher_student_runs(groups, refs) -> pd.DataFrame:
+    """The training signals of teacher/student runs (paper 002), one row per stored run of each (notebook,
+    run name) in ``refs``: its labelled share, the unlabelled pool's size (provenance), the feedback
+    coefficient f (Eq. 6) and the teacher's supervised loss L_s (Eq. 3) in the first and the last epoch,
+    and the student's FER+ Test macro F1. A teacher whose L_s stays near ln 8 = 2.08 predicts at chance."""
+    rows = []
+    for notebook, name in refs:
+        for run in groups.get((notebook, name), []):
+            h = run.history
+            rows.append({"notebook": notebook, "run": name, "seed": run.config["seed"],
+                         "labelled share": run.config.get("labelled_fraction", np.nan),
+                         "unlabelled faces": run.provenance.get("data", {}).get("n_unlabelled", np.nan),
+                         "f, first epoch": h[0].get("f", np.nan) if h else np.nan,
+                         "f, last epoch": h[-1].get("f", np.nan) if h else np.nan,
+                         "teacher L_s, first epoch": h[0].get("sup", np.nan) if h else np.nan,
+                         "teacher L_s, last epoch": h[-1].get("sup", np.nan) if h else np.nan,
+                         "student macro F1": run.final["macro_f1"]})
+    columns = ["notebook", "run", "seed", "labelled share", "unlabelled faces", "f, first epoch", "f, last epoch",
+               "teacher L_s, first epoch", "teacher L_s, last epoch", "student macro F1"]
+    return pd.DataFrame(rows, columns=columns)

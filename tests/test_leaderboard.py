@@ -146,3 +146,18 @@ def test_collapsed_lists_the_runs_no_better_than_one_class(tmp_path):
     assert table["first-epoch f"].iloc[0] == -25.0 and np.isnan(table["first-epoch f"].iloc[1])
     # the 94% runs beat the one-class F1 (their last faces are right), so a stricter share keeps only "wrong"
     assert LB.collapsed({("06_leaderboard", "ssl"): runs[:4]}, share=0.95)["seed"].tolist() == [3]
+
+
+def test_teacher_student_runs_reads_the_feedback_and_the_teachers_loss(tmp_path):
+    history = [{"f": -0.2, "sup": 2.1}, {"f": 0.0, "sup": 2.05}, {"f": 0.01, "sup": 1.4}]
+    run = R.Run(tmp_path, {"name": "ssl", "seed": 2, "labelled_fraction": 1.0},
+                {"final": {"macro_f1": 0.05}, "history": history}, {"data": {"n_unlabelled": 1162}})
+    bare = R.Run(tmp_path, {"name": "ssl", "seed": 3}, {"final": {"macro_f1": 0.3}, "history": []}, {})
+    table = LB.teacher_student_runs({("06_leaderboard", "ssl"): [run, bare]},
+                                    [("06_leaderboard", "ssl"), ("03_ssl_temporal", "not stored")])
+    assert table["seed"].tolist() == [2, 3]
+    first = table.iloc[0]
+    assert (first["f, first epoch"], first["f, last epoch"]) == (-0.2, 0.01)
+    assert (first["teacher L_s, first epoch"], first["teacher L_s, last epoch"]) == (2.1, 1.4)
+    assert first["unlabelled faces"] == 1162 and first["labelled share"] == 1.0 and first["student macro F1"] == 0.05
+    assert table.iloc[1][["f, first epoch", "teacher L_s, last epoch", "unlabelled faces"]].isna().all()
