@@ -19,12 +19,14 @@ from __future__ import annotations
 import ast
 import datetime
 import hashlib
+import io
 import json
 import os
 import platform
 import shutil
 import subprocess
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -290,6 +292,19 @@ def write_record(path, record: dict) -> Path:
     return path
 
 
+def save_predictions(path, arrays: dict) -> Path:
+    """Write ``arrays`` as an .npz that ``np.load`` reads, its members LZMA-compressed (about 20% smaller
+    than ``np.savez_compressed``'s deflate on the book's float logits; the arrays are stored unchanged).
+    Object arrays are refused, as ``np.load(allow_pickle=False)`` would refuse them."""
+    path = Path(path)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_LZMA) as z:
+        for name, value in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.asanyarray(value), allow_pickle=False)
+            z.writestr(f"{name}.npy", buf.getvalue())
+    return path
+
+
 def run_or_load(config: dict, results_dir=None, *, train: bool = True, progress: bool = True) -> Run:
     """The stored run for ``config`` if there is one; otherwise train it (if ``train``) and store it.
 
@@ -317,7 +332,7 @@ def run_or_load(config: dict, results_dir=None, *, train: bool = True, progress:
     histories = {k: v for k, v in out.items() if k.endswith("_history")}  # e.g. a second phase's epochs
     (work / "metrics.json").write_text(json.dumps({"final": out["final"], "best_epoch": out.get("best_epoch"),
                                                    "history": out.get("history", []), **histories}, indent=1))
-    np.savez_compressed(work / "predictions.npz", **out["predictions"])
+    save_predictions(work / "predictions.npz", out["predictions"])
     from .train import fast_precision
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     provenance = {**machine_record(), "python": platform.python_version(), "precision": fast_precision(dev),

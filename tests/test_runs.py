@@ -394,3 +394,18 @@ def test_jobs_train_every_run_once_in_parallel_workers_and_write_the_summary(tmp
     assert reproduce(["00_data", "--profile", "smoke", "--out", str(tmp_path), "--jobs", "2"]) == 0
     again = capfd.readouterr().out
     assert "w1[" not in again and "w2[" not in again and "2 stored, 0 stale, 0 missing" in again
+
+
+def test_predictions_are_stored_losslessly_and_smaller_than_deflate(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = {"logits": rng.normal(size=(3000, 8)).astype(np.float32), "labels": rng.integers(0, 8, 3000),
+              "clip": rng.normal(size=(20, 64, 8)).astype(np.float16), "names": np.array([f"f{i}.png" for i in range(3000)])}
+    R.save_predictions(tmp_path / "p.npz", arrays)
+    np.savez_compressed(tmp_path / "d.npz", **arrays)
+    with np.load(tmp_path / "p.npz", allow_pickle=False) as z:
+        assert sorted(z.files) == sorted(arrays)
+        for k, v in arrays.items():
+            assert z[k].dtype == v.dtype and np.array_equal(z[k], v)
+    assert (tmp_path / "p.npz").stat().st_size < (tmp_path / "d.npz").stat().st_size
+    with pytest.raises(ValueError):
+        R.save_predictions(tmp_path / "o.npz", {"bad": np.array([{}, 1], dtype=object)})
