@@ -65,7 +65,7 @@ def estimate_minutes(config: dict) -> float:
     elif task == "self_training":
         n = N_CKPLUS * 0.8 if config.get("dataset") == "ckplus" else n_train
         images += _phase_images(train, int(n), 1.0) + _eval_images(train, n_valid) * 2   # + the pool's scores
-    elif task == "ssl_temporal":
+    elif task in ("ssl_temporal", "ssl_all_labels"):
         mu = train.get("mu", 7)
         # teacher on [x; u_w; u_s], student on u_s, the student's labelled loss before and after its step
         per = (1 + 2 * mu) + mu + 2 * FORWARD_SHARE if config.get("method") != "supervised" else 1.0

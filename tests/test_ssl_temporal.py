@@ -222,3 +222,28 @@ def test_vote_clips_votes_each_clip_with_probability_ties():
     logits = np.log(np.array([[[.6, .4], [.3, .7], [.2, .8], [.9, .1]]], dtype=np.float32))
     assert vote_clips(logits, 1).tolist() == [[0, 1, 1, 0]]
     assert vote_clips(logits, 2).tolist() == [[1, 1, 0, 0]]  # both windows tied: summed probability decides
+
+
+def test_all_labels_pool_hides_every_train_label_once(tmp_path):
+    """Chapter 6's all-labels row: FixMatch's convention, every FER+ train face in the unlabelled stream with
+    its majority label hidden (kept only to score pseudo-labels), CK+ appended; the labelled set is all of it."""
+    from fer_utils.data import load_ckplus
+    from fer_utils.tasks import TASKS
+    from fer_utils.tasks.common import data_root_for, load_ferplus_splits, training_split
+    from fer_utils.tasks.ssl_all_labels import SSLAllLabelsRecipe, hidden_label_pool_data
+    cfg = {"task": "ssl_all_labels", "notebook": "t", "name": "x", "profile": "smoke", "data": "sample", "seed": 0,
+           "labels": "single_annotator", "unlabelled": "ferplus+ckplus", "train": SMOKE}
+    recipe = SSLAllLabelsRecipe.from_config(cfg)
+    assert recipe.labelled_fraction == 1.0 and recipe.temporal is None
+    labelled, _, _, pool, truth, _ = hidden_label_pool_data(recipe)
+    train = load_ferplus_splits(recipe)[0]
+    n_ck = len(load_ckplus(data_root_for(recipe)))
+    assert len(labelled) == len(training_split(train, recipe)[0])            # every labelled face, labelled
+    assert len(pool) == len(train) + n_ck and np.array_equal(pool[:len(train)], train.images)
+    assert np.array_equal(truth[:len(train)], train.labels) and (truth[len(train):] == -1).all()
+    out = TASKS["ssl_all_labels"](cfg, tmp_path, progress=False)
+    assert out["data"]["n_unlabelled"] == len(pool) and out["predictions"]["logits"].shape[1] == 8
+    assert out["data"]["n_unlabelled_with_hidden_label"] == int((train.labels >= 0).sum()) > 0
+    assert 0 <= out["final"]["macro_f1"] <= 1 and "f" in out["history"][0]
+    with pytest.raises(ValueError, match="spatial phase only"):
+        TASKS["ssl_all_labels"]({**cfg, "temporal": TEMPORAL}, tmp_path / "r2", progress=False)

@@ -7,6 +7,8 @@ One module per method: ``supervised`` (the baseline), ``cct`` (paper 001), ``aba
 frozen-feature baseline, MutexMatch with the dynamic adaptive threshold, noise-aware model), ``self_training``
 (paper 003: successive label smoothing and sample weights, on FER+ or a CK+ fold), ``ssl_temporal``
 (paper 002: teacher/student pretraining with debiased feedback, then a temporal encoder over clips),
+``ssl_all_labels`` (paper 002's teacher/student on all the labels, every train face also in the unlabelled
+stream with its label hidden: chapter 6's row),
 ``abaw5_multitask`` (paper 004: expression sub-classifiers with CE + Dice, temporal AU model on CK+).
 """
 from __future__ import annotations
@@ -28,7 +30,7 @@ def task(name, recipe):
     return register
 
 
-from . import abaw5_expression, abaw5_multitask, cct, self_training, ssl_temporal, supervised  # noqa: E402,F401  (registers the tasks)
+from . import abaw5_expression, abaw5_multitask, cct, self_training, ssl_all_labels, ssl_temporal, supervised  # noqa: E402,F401  (registers the tasks)
 from .common import Recipe, data_root_for, final_test_metrics, load_ferplus_splits, outcome  # noqa: E402
 
 __all__ = ["Recipe", "TASKS", "data_root_for", "final_test_metrics", "load_ferplus_splits", "outcome", "task"]
