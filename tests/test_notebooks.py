@@ -34,3 +34,14 @@ def test_committed_notebook_is_a_stored_profile_execution(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_in_the_table_of_contents(path):
     assert f"notebooks/{path.stem}" in (TOP / "_toc.yml").read_text()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_sources_hold_no_control_characters(path):
+    """A LaTeX command written through a Python string without a raw prefix turns into a control character
+    (``"\\approx"`` holds BEL + "pprox"; ``"\\beta"`` a backspace): the site then shows broken maths."""
+    import re
+    nb = json.loads(path.read_text())
+    bad = [(i, repr(m.group())) for i, c in enumerate(nb["cells"])
+           for m in re.finditer(r"[\x00-\x08\x0b-\x1f]", "".join(c["source"]))]
+    assert not bad, f"{path.name}: control characters in cells (index, char): {bad}"
