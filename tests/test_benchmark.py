@@ -16,7 +16,10 @@ def test_throughput_benchmark_smoke(tmp_path):
     for field in ("device", "torch", "engine_img_per_s", "plain_img_per_s", "ratio", "engine_epoch_seconds"):
         assert field in record
     assert record["engine_img_per_s"] > 0 and record["plain_img_per_s"] > 0
-    assert abs(record["ratio"] - record["engine_img_per_s"] / record["plain_img_per_s"]) < 0.01
+    # img/s are stored to 0.1 and the ratio to 0.01: the stored numbers agree to those roundings (at a few
+    # img/s, as on the smoke sample under load, the img/s rounding alone moves their quotient by over 0.01)
+    e, p = record["engine_img_per_s"], record["plain_img_per_s"]
+    assert abs(record["ratio"] - e / p) <= 0.05 / p + 0.05 * e / p ** 2 + 0.005 + 1e-9
 
 
 def test_ssl_budget_benchmark_smoke(tmp_path):
