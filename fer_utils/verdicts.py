@@ -16,6 +16,14 @@ def _se(values) -> float:
     return float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else float("nan")
 
 
+def pooled_std(*samples) -> float | None:
+    """The seed-to-seed std pooled over several runs' seeds: sqrt of the mean of their variances (ddof 1),
+    over the samples with at least 2 seeds; None when none has. The ``noise_std`` of a chapter whose main
+    rows differ in spread: one row's std from few seeds can be far smaller than its neighbour's."""
+    variances = [float(np.var(np.asarray(v, dtype=float), ddof=1)) for v in samples if len(v) > 1]
+    return float(math.sqrt(np.mean(variances))) if variances else None
+
+
 def claim_greater(a, b, noise_std: float | None = None, what: str = "macro F1") -> tuple[str, str]:
     """Verdict on the claim mean(a) > mean(b) (e.g. CCT beats the baseline). Returns (verdict, reason)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)

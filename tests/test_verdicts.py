@@ -1,4 +1,6 @@
-from fer_utils.verdicts import claim_best, claim_greater
+import pytest
+
+from fer_utils.verdicts import claim_best, claim_greater, pooled_std
 
 
 def test_claim_greater_with_seeds():
@@ -20,3 +22,9 @@ def test_claim_best():
     assert claim_best({1: 0.40, 4: 0.41, 2: 0.45}, 4, noise_std=0.01)[0] == "not reproduced"
     assert claim_best({1: 0.40, 4: 0.405}, 4, noise_std=0.01)[0] == "inconclusive"
     assert claim_best({1: 0.40}, 4)[0] == "pending"
+
+
+def test_pooled_std_averages_the_variances_of_runs_with_two_or_more_seeds():
+    # variances (ddof 1): [0.1, 0.3] -> 0.02, [0.2, 0.2, 0.2] -> 0; one seed is left out
+    assert pooled_std([0.1, 0.3], [0.2, 0.2, 0.2], [0.9]) == pytest.approx((0.02 / 2) ** 0.5)
+    assert pooled_std([0.5], []) is None
