@@ -181,3 +181,36 @@ def test_packed_form_gives_identical_arrays(tmp_path):
     pack.write_bytes(b"FERPACK1 broken")
     with pytest.raises(DataError, match="unreadable FER\\+ pack"):
         load_ferplus("test", root=tmp_path / "packed", cache=False)
+
+
+def test_packed_file_split_into_parts_joins_back_byte_for_byte(tmp_path, capsys):
+    from fer_utils.data import pack as P
+    folders, _ = write_ferplus_fixture(ROOT, tmp_path, per_split=20)
+    whole = P.pack_ferplus(folders, tmp_path / "whole" / "ferplus.pack").read_bytes()
+    size = len(whole) // 3 + 1  # three parts, the last one shorter
+    P.main(["--source", str(folders), "--out", str(tmp_path / "d"), "--part-mib", str(size / 2**20)])
+    ferdir = tmp_path / "d" / "ferplus"
+    n = 3
+    parts = [ferdir / f"ferplus.pack.part-{i}-of-{n}" for i in range(1, n + 1)]
+    assert sorted(ferdir.glob("ferplus.pack.part-*")) == parts and not (ferdir / "ferplus.pack").exists()
+    assert all(p.stat().st_size <= size for p in parts) and f"in {n} file(s)" in capsys.readouterr().out
+    # a missing part is named, and nothing is joined
+    keep = parts[1].read_bytes()
+    parts[1].unlink()
+    with pytest.raises(FileNotFoundError, match=f"part-2-of-{n}"):
+        P.join_pack(ferdir)
+    parts[1].write_bytes(keep)
+    # parts in the wrong order would not start with the header
+    swapped = tmp_path / "swapped"
+    swapped.mkdir()
+    for i, p in enumerate(parts):
+        (swapped / f"ferplus.pack.part-{(i + 1) % n + 1}-of-{n}").write_bytes(p.read_bytes())
+    with pytest.raises(ValueError, match="header"):
+        P.join_pack(swapped)
+    P.main(["--join", str(tmp_path / "d")])
+    assert (ferdir / "ferplus.pack").read_bytes() == whole and not list(ferdir.glob("*.part-*"))
+    a = load_ferplus("test", root=folders, cache=False)
+    b = load_ferplus("test", root=tmp_path / "d", cache=False)
+    np.testing.assert_array_equal(a.images, b.images)
+    with pytest.raises(FileNotFoundError, match="no ferplus.pack.part"):
+        P.join_pack(ferdir)

@@ -30,3 +30,29 @@ def test_readme_setup_is_two_commands_and_ci_runs_them():
     assert install.startswith("python -m pip install") and "requirements.txt" in install
     ci = (TOP / ".ci" / "run").read_text()
     assert install in ci and test in ci
+
+
+# What a clone weighs. The tracked tree travels whole with every call to a GPU machine that takes at most
+# 64 MiB a call, beside one part of the packed data (`python -m fer_utils.data.pack --part-mib 24`), so
+# results/ must stay small: run folders keep test-split predictions (LZMA-compressed), never checkpoints,
+# and no tracked file may be a data set in disguise.
+TREE_BUDGET_BYTES = 32 * 2**20
+FILE_BUDGET_BYTES = 2 * 2**20
+
+
+def tracked_files() -> list[Path]:
+    import subprocess
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=TOP, capture_output=True, check=True).stdout
+    return [TOP / p for p in out.decode().split("\0") if p and (TOP / p).is_file()]
+
+
+def test_tracked_tree_stays_within_its_size_budget():
+    files = tracked_files()
+    assert len(files) > 100, "git ls-files listed almost nothing: not a checkout of this project?"
+    sizes = {f.relative_to(TOP).as_posix(): f.stat().st_size for f in files}
+    big = {p: s for p, s in sizes.items() if s > FILE_BUDGET_BYTES}
+    assert not big, f"tracked files over {FILE_BUDGET_BYTES >> 20} MiB: {big}"
+    total = sum(sizes.values())
+    top = sorted(sizes.items(), key=lambda kv: -kv[1])[:5]
+    assert total <= TREE_BUDGET_BYTES, f"tracked tree {total / 2**20:.1f} MiB > {TREE_BUDGET_BYTES >> 20} MiB; largest: {top}"
+    assert not [p for p in sizes if p.endswith((".pt", ".pth", ".ckpt"))], "a checkpoint is tracked"
