@@ -52,6 +52,26 @@ def mean(groups: dict, name: str, metric: str = "macro_f1") -> float:
     return float(np.mean(v)) if v else float("nan")
 
 
+def per_class_f1_table(groups: dict, columns: dict[str, str], class_names) -> pd.DataFrame:
+    """Per-class F1 on the test split, mean over the stored seeds: one column per entry
+    {column label: run name} whose run is stored, one row per class (the order of ``class_names``).
+    A stored run without a per-class score for a class is an error naming run and class."""
+    table = {}
+    for label, name in columns.items():
+        seeds = groups.get(name, [])
+        if not seeds:
+            continue
+        rows = []
+        for r in seeds:
+            per = r.final.get("per_class_f1", {})
+            missing = [c for c in class_names if c not in per]
+            if missing:
+                raise KeyError(f"run {name} (seed {r.config.get('seed')}): no per-class F1 for {missing}")
+            rows.append([per[c] for c in class_names])
+        table[f"{label} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})"] = np.mean(rows, axis=0)
+    return pd.DataFrame(table, index=list(class_names))
+
+
 def comparison_table(rows: list[dict], groups: dict, metrics=METRICS) -> pd.DataFrame:
     """One row per entry {"row": label, "run": run name or None, "paper": {metric: value}}: the paper's
     numbers beside ours, with the number of seeds."""

@@ -48,3 +48,16 @@ def test_count_runs_counts_the_stored_runs_of_a_row_that_pass_a_test():
     groups = report.group_runs([fake("st", 0, 0.4), fake("st", 1, 0.2), fake("st", 2, 0.5)])
     assert report.count_runs(groups, "st", lambda r: r.final["macro_f1"] > 0.3) == (2, 3)
     assert report.count_runs(groups, "missing", lambda r: True) == (0, 0)
+
+
+def test_per_class_f1_table_averages_seeds_per_class_and_skips_missing_rows():
+    def run(name, seed, per):
+        return Run(dir=None, config={"name": name, "seed": seed}, provenance={},
+                   metrics={"final": {"per_class_f1": dict(zip(("a", "b"), per))}})
+    groups = report.group_runs([run("cct", 0, (0.2, 0.6)), run("cct", 1, (0.4, 0.8)), run("base", 0, (0.1, 0.0))])
+    t = report.per_class_f1_table(groups, {"CCT": "cct", "1 net": "base", "not trained": "nope"}, ("b", "a"))
+    assert list(t.columns) == ["CCT (2 seeds)", "1 net (1 seed)"] and list(t.index) == ["b", "a"]
+    assert t.loc["b", "CCT (2 seeds)"] == pytest.approx(0.7) and t.loc["a", "CCT (2 seeds)"] == pytest.approx(0.3)
+    assert t.loc["a", "1 net (1 seed)"] == pytest.approx(0.1)
+    with pytest.raises(KeyError, match="run cct .*'c'"):
+        report.per_class_f1_table(groups, {"CCT": "cct"}, ("a", "c"))
