@@ -72,8 +72,8 @@ def split_pack(pack, part_bytes: int) -> list[Path]:
 
 def join_pack(folder) -> Path:
     """Join ``folder``'s ``ferplus.pack.part-i-of-n`` files into ``ferplus.pack`` and remove the parts.
-    Refuses, naming them, when parts are missing or disagree on n; the joined file must decode
-    (its header is checked), so a truncated or reordered set fails here, not inside a training run."""
+    Refuses, naming them, when parts are missing or disagree on n, and when the joined bytes do not start
+    with the pack's header (parts renamed out of order): such a set fails here, not inside a training run."""
     folder = Path(folder)
     found = {}
     for f in folder.iterdir():
@@ -119,6 +119,8 @@ def main(argv=None):
         return
     if not args.out:
         ap.error("--out is required (or --join ROOT)")
+    if args.part_mib is not None and args.part_mib * 2**20 < 1:
+        ap.error(f"--part-mib {args.part_mib}: expected a positive size in MiB, e.g. 24")
     src, _ = resolve_root(args.source)
     out = Path(args.out)
     pack = pack_ferplus(src, out / "ferplus" / PACK_NAME)
