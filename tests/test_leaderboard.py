@@ -113,6 +113,7 @@ def test_every_run_the_leaderboard_names_exists_in_the_run_registry(profile):
     from fer_utils.experiments import run_config
     refs = [ref for _, _, settings in LB.METHODS.values() for ref in settings.values()]
     refs += [ref for sweep in LB.SWEEPS.values() for ref in sweep.values()]
+    refs += [ref for _, settings in LB.SAME_RECIPE.values() if settings for ref in settings.values()]
     for notebook, name in refs:
         if notebook == "ensemble":
             for arch in SUBCLASSIFIERS:
@@ -161,3 +162,35 @@ def test_teacher_student_runs_reads_the_feedback_and_the_teachers_loss(tmp_path)
     assert (first["teacher L_s, first epoch"], first["teacher L_s, last epoch"]) == (2.1, 1.4)
     assert first["unlabelled faces"] == 1162 and first["labelled share"] == 1.0 and first["student macro F1"] == 0.05
     assert table.iloc[1][["f, first epoch", "teacher L_s, last epoch", "unlabelled faces"]].isna().all()
+
+
+def test_noise_recovery_measures_each_method_against_its_own_recipe():
+    """recovered = (method_single - ref_single) / (ref_majority - ref_single), with the reference trained by
+    the method's own chapter and recipe; hand-computed on made-up scores."""
+    from types import SimpleNamespace
+
+    def runs(*f1s):
+        return [SimpleNamespace(config={"seed": s}, final={"macro_f1": f, "accuracy": f / 2},
+                                provenance={"train_seconds": 1.0, "images_per_s": 1.0, "device": "cpu"})
+                for s, f in enumerate(f1s)]
+
+    groups = {("02_cct", "baseline-single_annotator"): runs(0.30, 0.32),   # mean 0.31
+              ("02_cct", "baseline-majority"): runs(0.35),                  # gap 0.04
+              ("02_cct", "cct-single_annotator"): runs(0.33, 0.34, 0.32),   # mean 0.33: +0.02 of 0.04
+              ("00_data", "resnet18-single_annotator"): runs(0.60),         # another recipe: must not matter
+              ("00_data", "resnet18-majority"): runs(0.70),
+              ("01_abaw5_expression", "supervised-single_annotator"): runs(0.25),
+              ("01_abaw5_expression", "supervised-majority"): runs(0.24),    # no positive gap: nothing to recover
+              ("01_abaw5_expression", "mutexmatch-single_annotator"): runs(0.26)}
+    table = LB.noise_recovery(groups).set_index(["method", "metric"])
+    cct = table.loc[("CCT (three networks, consensus)", "macro_f1")]
+    assert cct["reference"] == "one network, CCT's recipe"
+    assert cct["gap of the reference"] == pytest.approx(0.04)
+    assert cct["share of the gap recovered"] == pytest.approx(0.5)
+    assert cct["seeds"] == 3
+    assert table.loc[("CCT (three networks, consensus)", "accuracy"), "share of the gap recovered"] == pytest.approx(0.5)
+    assert np.isnan(table.loc[("MutexMatch + dynamic adaptive threshold", "macro_f1"), "share of the gap recovered"])
+    assert np.isnan(table.loc[("noise-aware model (learned weights + attention consistency)", "macro_f1"),
+                              "share of the gap recovered"])   # method not stored
+    assert np.isnan(table.loc[("teacher/student with debiased feedback (all labels)", "macro_f1"), "gap of the reference"])
+    assert "fully supervised ResNet-18" not in table.index.get_level_values("method")
