@@ -8,7 +8,7 @@ import torch
 
 from fer_utils.ensemble import (choose_other_threshold, majority_vote, predict_other_below, priority_vote,
                                 probability_average)
-from fer_utils.labels import ABAW_CLASSES, FERPLUS_CLASSES
+from fer_utils.labels import ABAW_AUS, ABAW_CLASSES, FERPLUS_CLASSES
 from fer_utils.losses import ccc_loss, ce_dice_loss, polarity_labels, sigmoid_focal_loss, soft_dice_loss
 from fer_utils.metrics import ccc
 
@@ -129,3 +129,39 @@ def test_by_seed_keeps_only_seeds_every_member_has_and_rules_combine():
     # two votes for happiness, one for anger: anger has priority; the majority and the mean say happiness
     assert out["priority rules"].tolist() == [1] and out["majority vote"].tolist() == [0]
     assert out["probability average"].tolist() == [0]
+
+
+def test_au_frame_net_sees_no_other_frame_while_the_temporal_net_does():
+    """The per-frame baseline is the temporal model with time removed: changing frame 2 of a clip leaves
+    the per-frame logits of frame 0 unchanged, and changes the temporal model's."""
+    from fer_utils.au_baseline import AUFrameNet
+    from fer_utils.temporal import AUTemporalNet
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 16)
+    y = x.clone()
+    y[:, 2] += 1.0
+    frame, temporal = AUFrameNet(16, 12).eval(), AUTemporalNet(16, 12, heads=4, ff=32, max_len=3).eval()
+    with torch.no_grad():
+        assert frame(x).shape == (2, 3, 12)
+        assert torch.allclose(frame(x)[:, :2], frame(y)[:, :2])
+        assert not torch.allclose(frame(x)[:, 2], frame(y)[:, 2])
+        assert not torch.allclose(temporal(x)["fused"][:, 0], temporal(y)["fused"][:, 0])
+    assert AUFrameNet(2048, 12, width=64).fc.in_features == 64
+
+
+def test_au_task_scores_the_temporal_model_and_the_per_frame_baseline(tmp_path):
+    """The AU task end to end on the bundled sample (smoke budget): both models' per-AU F1 are stored and
+    agree with the stored probabilities."""
+    from fer_utils import runs as R
+    from fer_utils.experiments import run_config
+    from fer_utils.metrics import au_f1
+    config = run_config("05_abaw5_multitask", "au-regnet_y_400mf", "smoke")[0]
+    run = R.run_or_load(config, tmp_path, progress=False)
+    pred = run.predictions()
+    labels = pred["au_labels"].astype(np.int64)
+    for probs, key in (("au_probs", "per_au_f1"), ("au_probs_frame", "frame_per_au_f1")):
+        per_au = au_f1(labels, (pred[probs].astype(np.float32) >= 0.5).astype(np.int64))
+        assert list(run.final[key]) == list(ABAW_AUS)
+        assert np.allclose(list(run.final[key].values()), per_au)
+    assert run.final["frame_mean_au_f1"] == pytest.approx(np.mean(list(run.final["frame_per_au_f1"].values())))
+    assert not np.array_equal(pred["au_probs"], pred["au_probs_frame"])

@@ -6,7 +6,8 @@
   predictions, so the chapter computes it from the sub-classifiers' runs.
 * ``au_temporal`` — action units (§4) on CK+48 with its FACS table, the 12 ABAW AUs: a backbone trained on
   FER+ expressions gives frozen frame features; the three-pipeline temporal model (method notes A11) runs
-  over each CK+ sequence's frames with the sigmoid focal loss, in 10 subject-independent folds.
+  over each CK+ sequence's frames with the sigmoid focal loss, in 10 subject-independent folds; beside it the
+  per-frame baseline (``au_baseline.AUFrameNet``: the same features, folds, loss and optimiser, no time).
 * ``va_fusion`` — valence/arousal (§2): three backbones trained on expressions give frozen features, which
   are concatenated; polarity classifiers (Eq. 1) first, then the valence and arousal heads with the CCC loss
   (Eq. 2), the valence head's hidden features fed to the arousal head. Targets: the DERIVED FER+ stand-in
@@ -23,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import DataError, load_abaw, load_affectnet, load_ckplus
+from ..au_baseline import AUFrameNet
 from ..ensemble import choose_other_threshold, predict_other_below
 from ..labels import ABAW_AUS, FERPLUS_CLASSES, expected_va, stratified_holdout, subject_kfold, va_from_votes
 from ..losses import ccc_loss, ce_dice_loss, polarity_labels, sigmoid_focal_loss, supervised_ce
@@ -177,8 +179,9 @@ def ckplus_sequences(ck) -> np.ndarray:
 def au_temporal(config: AUTemporalRecipe, work_dir, progress: bool = True) -> dict:
     """Paper 004 §4 on CK+48: a backbone trained on FER+ expressions (majority labels) gives frozen frame
     features; the temporal AU model trains on each fold's training sequences with the sigmoid focal loss
-    (through ``fit``, the last epoch kept: no validation split inside a fold). Scores: per-AU F1 at
-    threshold 0.5 over the held-out predictions of all folds."""
+    (through ``fit``, the last epoch kept: no validation split inside a fold). The per-frame baseline
+    (``AUFrameNet``) trains on the same fold, features, batches, loss and optimiser. Scores: per-AU F1 at
+    threshold 0.5 over the held-out predictions of all folds, for both models."""
     train, valid, _ = load_ferplus_splits(config)
     cfg = config.pretrain
     device = cfg.resolved_device()
@@ -196,12 +199,16 @@ def au_temporal(config: AUTemporalRecipe, work_dir, progress: bool = True) -> di
     folds = subject_kfold(ck.subjects[seqs[:, 0]], config.folds, seed=config.split_seed)
     a = config.au_model
     probs = np.zeros(aus.shape, dtype=np.float32)
+    frame_probs = np.zeros(aus.shape, dtype=np.float32)                       # the per-frame baseline
     fold_of_frame = np.zeros(len(ck), dtype=np.int64)
     fold_history = []
 
     def loss_fn(out, batch, epoch):                                            # (L_fusion + L_1 + L_2 + L_3) / 4
         return sum(sigmoid_focal_loss(out[k], batch["aus"], config.alpha, config.gamma)
                    for k in ("fused", "p1", "p2", "p3")) / 4
+
+    def frame_loss_fn(out, batch, epoch):                                      # the same focal loss, per frame
+        return sigmoid_focal_loss(out, batch["aus"], config.alpha, config.gamma)
 
     for f in range(config.folds):
         tr, te = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
@@ -218,16 +225,27 @@ def au_temporal(config: AUTemporalRecipe, work_dir, progress: bool = True) -> di
         with torch.no_grad():
             p = torch.sigmoid(net(x_all[torch.as_tensor(te).to(device)])["fused"]).cpu().numpy()
         probs[seqs[te].reshape(-1)] = p.reshape(-1, len(ABAW_AUS))
+        seed_everything(config.seed * 100 + f)
+        frame_net = AUFrameNet(x_all.shape[-1], len(ABAW_AUS), width=config.au_width)
+        fit(frame_net, data, None, frame_loss_fn, fold_cfg, num_classes=len(ABAW_AUS), progress=False)
+        frame_net.eval()
+        with torch.no_grad():
+            p = torch.sigmoid(frame_net(x_all[torch.as_tensor(te).to(device)])).cpu().numpy()
+        frame_probs[seqs[te].reshape(-1)] = p.reshape(-1, len(ABAW_AUS))
         fold_of_frame[seqs[te].reshape(-1)] = f
         fold_history.append({"fold": f, "train_loss": [h["train_loss"] for h in fold_fit.history]})
     pred = (probs >= 0.5).astype(np.int64)
     per_au = au_f1(aus, pred)
+    frame_per_au = au_f1(aus, (frame_probs >= 0.5).astype(np.int64))
     known = (aus >= 0).all(1)
     final = {"mean_au_f1": float(per_au.mean()), "per_au_f1": dict(zip(ABAW_AUS, map(float, per_au))),
              "au_frequency": dict(zip(ABAW_AUS, map(float, (aus[known] == 1).mean(0)))),
              "n_frames": int(known.sum()), "n_sequences": int(len(seqs)), "feature_dim": int(x_all.shape[-1]),
+             "frame_mean_au_f1": float(frame_per_au.mean()),
+             "frame_per_au_f1": dict(zip(ABAW_AUS, map(float, frame_per_au))),
              "backbone_valid_macro_f1": result.best_score, "macro_f1": float(per_au.mean())}
-    predictions = {"au_probs": probs.astype(np.float16), "au_labels": aus.astype(np.int8), "names": ck.names,
+    predictions = {"au_probs": probs.astype(np.float16), "au_probs_frame": frame_probs.astype(np.float16),
+                   "au_labels": aus.astype(np.int8), "names": ck.names,
                    "fold": fold_of_frame.astype(np.int8)}
     return {"final": final, "history": result.history, "best_epoch": result.best_epoch, "predictions": predictions,
             "train_seconds": result.train_seconds, "images_per_s": result.images_per_s, "fold_history": fold_history,
