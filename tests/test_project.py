@@ -1,5 +1,7 @@
 """The project's set-up promises: pins agree, the README's commands are what CI runs."""
 import re
+
+import pytest
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[1]
@@ -37,6 +39,7 @@ def test_readme_setup_is_two_commands_and_ci_runs_them():
 # results/ must stay small: run folders keep test-split predictions (LZMA-compressed), never checkpoints,
 # and no tracked file may be a data set in disguise.
 TREE_BUDGET_BYTES = 32 * 2**20
+TREE_TARGET_KIB = 20_000   # the project's budget, counted like `du -k` (4 KiB blocks per file)
 FILE_BUDGET_BYTES = 2 * 2**20
 
 
@@ -56,3 +59,12 @@ def test_tracked_tree_stays_within_its_size_budget():
     top = sorted(sizes.items(), key=lambda kv: -kv[1])[:5]
     assert total <= TREE_BUDGET_BYTES, f"tracked tree {total / 2**20:.1f} MiB > {TREE_BUDGET_BYTES >> 20} MiB; largest: {top}"
     assert not [p for p in sizes if p.endswith((".pt", ".pth", ".ckpt"))], "a checkpoint is tracked"
+
+
+@pytest.mark.xfail(strict=True, reason="known over budget (about 28 MB): float32 test logits of 188 stored runs "
+                   "(about 17 MB). Meeting 20 MB needs stored predictions rewritten or retrained (see the issue "
+                   "note); strict: this marker must go the day the tree fits")
+def test_tracked_tree_meets_the_20_mb_target():
+    """The project's size budget as the maintainers measure it (`git ls-files | xargs du -k`)."""
+    kib = sum(-(-f.stat().st_size // 4096) * 4 for f in tracked_files())
+    assert kib <= TREE_TARGET_KIB, f"tracked tree {kib} KiB in 4 KiB blocks > {TREE_TARGET_KIB} KiB"
