@@ -1,8 +1,8 @@
 """The project's set-up promises: pins agree, the README's commands are what CI runs."""
 import re
+from pathlib import Path
 
 import pytest
-from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[1]
 
