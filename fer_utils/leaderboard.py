@@ -176,16 +176,21 @@ def noise_recovery(groups) -> pd.DataFrame:
     (FER+ Test); 1 closes the whole gap, 0 recovers nothing, below 0 is worse than the reference on the same
     noisy labels. NaN where a run is missing, the method has no same-recipe reference, or the reference's
     gap is not positive (then there is nothing to recover)."""
+    scores = {}   # method -> (its single-annotator runs, its reference's noisy and clean runs): read once
+    for method, (_, _, refs) in METHODS.items():
+        if method in SAME_RECIPE:
+            ref = SAME_RECIPE[method][1]
+            scores[method] = (method_scores(groups, refs["single_annotator"]),
+                              method_scores(groups, ref["single_annotator"]) if ref else [],
+                              method_scores(groups, ref["majority"]) if ref else [])
     rows = []
     for metric in ("macro_f1", "accuracy"):
         for method, (paper, chapter, refs) in METHODS.items():
             if method not in SAME_RECIPE:
                 continue
-            what, ref = SAME_RECIPE[method]
-            noisy = [x[metric] for x in method_scores(groups, ref["single_annotator"])] if ref else []
-            clean = [x[metric] for x in method_scores(groups, ref["majority"])] if ref else []
+            what = SAME_RECIPE[method][0]
+            got, noisy, clean = ([x[metric] for x in runs] for runs in scores[method])
             gap = float(np.mean(clean) - np.mean(noisy)) if noisy and clean else np.nan
-            got = [x[metric] for x in method_scores(groups, refs["single_annotator"])]
             value = (np.mean(got) - np.mean(noisy)) / gap if got and noisy and gap > 0 else np.nan
             rows.append({"method": method, "paper": paper, "metric": metric, "reference": what,
                          "reference, majority": float(np.mean(clean)) if clean else np.nan,
