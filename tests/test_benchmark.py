@@ -11,8 +11,13 @@ import throughput  # noqa: E402
 
 def test_throughput_benchmark_smoke(tmp_path):
     out = tmp_path / "throughput.json"
-    throughput.main(["--smoke", "--workers", "0", "--out", str(out)])
+    throughput.main(["--smoke", "--workers", "0", "--repeats", "3", "--out", str(out)])
     record = json.loads(out.read_text())
+    # the pipelines are timed alternately, three times each; the record keeps every timing and their medians
+    assert record["repeats"] == 3
+    assert len(record["engine_img_per_s_repeats"]) == len(record["plain_img_per_s_repeats"]) == 3
+    assert record["engine_img_per_s"] == sorted(record["engine_img_per_s_repeats"])[1]
+    assert record["plain_img_per_s"] == sorted(record["plain_img_per_s_repeats"])[1]
     for field in ("device", "torch", "engine_img_per_s", "plain_img_per_s", "ratio", "engine_epoch_seconds"):
         assert field in record
     assert record["engine_img_per_s"] > 0 and record["plain_img_per_s"] > 0
@@ -20,6 +25,12 @@ def test_throughput_benchmark_smoke(tmp_path):
     # img/s, as on the smoke sample under load, the img/s rounding alone moves their quotient by over 0.01)
     e, p = record["engine_img_per_s"], record["plain_img_per_s"]
     assert abs(record["ratio"] - e / p) <= 0.05 / p + 0.05 * e / p ** 2 + 0.005 + 1e-9
+
+
+def test_throughput_benchmark_rejects_zero_repeats(tmp_path):
+    import pytest
+    with pytest.raises(ValueError, match="--repeats=0"):
+        throughput.main(["--smoke", "--workers", "0", "--repeats", "0", "--out", str(tmp_path / "t.json")])
 
 
 def test_ssl_budget_benchmark_smoke(tmp_path):
