@@ -6,6 +6,8 @@ choice): validation accuracy and macro F1 per epoch against cumulative training 
 and without flip test-time augmentation.
 
     python benchmarks/time_to_accuracy.py          # writes results/benchmarks/time-to-accuracy-cpu.json
+    python benchmarks/time_to_accuracy.py --variants sgd-onecycle-ls --epochs 12 15 18 \
+        --out results/benchmarks/time-to-accuracy-epochs-cpu.json   # one recipe at several budgets
     python benchmarks/time_to_accuracy.py --smoke --out /tmp/t.json
 """
 from __future__ import annotations
@@ -33,17 +35,23 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--arch", default="resnet18_w16_s2")
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--epochs", type=int, nargs="+", default=[12],
+                    help="one run per variant and epoch count (the one-cycle schedule spans the run)")
     ap.add_argument("--variants", nargs="*", default=list(VARIANTS))
     ap.add_argument("--out", default=str(RESULTS_DIR / "benchmarks" / "time-to-accuracy-cpu.json"))
     args = ap.parse_args(argv)
     root = SAMPLE_ROOT if args.smoke else None
     train, valid = load_ferplus("train", root), load_ferplus("valid", root)
     train = train.subset(train.labels >= 0)
-    epochs, batch, spe = (2, 16, 2) if args.smoke else (args.epochs, 128, None)
+    for variant in args.variants:
+        if variant not in VARIANTS:
+            raise ValueError(f"--variants: unknown variant {variant!r} (expected one of {', '.join(VARIANTS)})")
+    if min(args.epochs) < 1:
+        raise ValueError(f"--epochs {args.epochs}: expected positive epoch counts")
+    batch, spe = (16, 2) if args.smoke else (128, None)
     tr, va = DeviceData.from_record(train, "cpu"), DeviceData.from_record(valid, "cpu")
     rows = []
-    for name in args.variants:
+    for name, epochs in [(v, e) for v in args.variants for e in args.epochs]:
         hyp, smoothing = VARIANTS[name]
         seed_everything(0)
         model = build_model(args.arch, 8, dropout=0.5)
@@ -56,7 +64,7 @@ def main(argv=None) -> int:
             curve.append({"epoch": h["epoch"], "minutes": round(minutes, 2),
                           "valid_accuracy": round(h["valid_accuracy"], 4), "valid_macro_f1": round(h["valid_macro_f1"], 4)})
         tta = evaluate(result.model, va, 8, flip_tta=True)
-        row = {"variant": name, **hyp, "label_smoothing": smoothing, "best_epoch": result.best_epoch,
+        row = {"variant": name, "epochs": epochs, **hyp, "label_smoothing": smoothing, "best_epoch": result.best_epoch,
                "train_minutes": round(result.train_seconds / 60, 2),
                "valid_accuracy": curve[result.best_epoch]["valid_accuracy"],
                "valid_macro_f1": curve[result.best_epoch]["valid_macro_f1"],
@@ -64,7 +72,7 @@ def main(argv=None) -> int:
                "curve": curve}
         print(json.dumps({k: v for k, v in row.items() if k != "curve"}), flush=True)
         rows.append(row)
-    write_record(args.out, {**machine_record(), "smoke": args.smoke, "arch": args.arch, "epochs": epochs,
+    write_record(args.out, {**machine_record(), "smoke": args.smoke, "arch": args.arch, "epochs": args.epochs,
                             "batch_size": batch, "dropout": 0.5, "split_scored": "FER+ Valid (majority labels)",
                             "rows": rows})
     return 0

@@ -17,6 +17,11 @@ CPU_TRAIN_IMG_PER_S = {"resnet18_w16_s2": 1200.0, "resnet18_w24_s2": 640.0, "res
 FORWARD_SHARE = 1 / 3          # an evaluation image costs about a third of a training image
 N_FERPLUS = {"train": 28_377, "valid": 3_555, "test": 3_545}   # labelled images per split (majority labels)
 N_CKPLUS = 981
+CKPLUS_SEQUENCES = {"full": 327, "sample": 8}   # CK+ clips (three apex frames each) the AU folds split
+# chapter 5's AU phase: per fold, a temporal model and its per-frame baseline train on frozen features; a step
+# of such a small model costs about the same whatever the backbone, so it is counted in seconds per step
+# (measured: 10 folds x 60 epochs x 18 steps x 2 models in 23-30 min, bf16, 1 thread beside another run)
+AU_STEP_SECONDS = 0.07
 SETUP_MINUTES = 0.3            # data loading and model building per run
 
 
@@ -73,7 +78,8 @@ def estimate_minutes(config: dict) -> float:
         if config.get("temporal"):
             images += n_train * FORWARD_SHARE + _phase_images(config["temporal"], 1, 0.05)
     elif task == "au_temporal":
-        images += _phase_images(config["pretrain"], n_train) + 10 * _phase_images(config["au_model"], N_CKPLUS, 0.5)
+        images += _phase_images(config["pretrain"], n_train)
+        return SETUP_MINUTES + images / ips / 60 + au_fold_seconds(config) / 60
     elif task == "va_fusion":
         for a in config["archs"]:
             images += (_phase_images(config["pretrain"], n_train) + _eval_images(config["pretrain"], n_valid)) \
@@ -81,6 +87,15 @@ def estimate_minutes(config: dict) -> float:
     else:
         raise ValueError(f"estimate_minutes: no estimate for task {task!r}")
     return SETUP_MINUTES + images / ips / 60
+
+
+def au_fold_seconds(config: dict) -> float:
+    """Seconds of chapter 5's AU phase: folds x epochs x steps (a fold trains on the clips of the other folds,
+    full batches of ``batch_size`` clips) x 2 models (the temporal model and its per-frame baseline)."""
+    au, folds = config["au_model"], config.get("folds", 10)
+    n_train = CKPLUS_SEQUENCES["sample" if config.get("data") == "sample" else "full"] * (folds - 1) // folds
+    steps = max(1, n_train // au["batch_size"])   # as fit() counts them: full batches only
+    return folds * au["epochs"] * steps * 2 * AU_STEP_SECONDS
 
 
 def measured_factors(records) -> dict[tuple[str, int], tuple[float, int]]:

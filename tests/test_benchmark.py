@@ -54,3 +54,24 @@ def test_parallel_runs_benchmark_smoke(tmp_path):
     # the record rounds img/s to 0.1, so the ratio of the stored numbers matches the speedup to that rounding
     ratio = record["jobs_img_per_s"] / record["one_process_img_per_s"]
     assert abs(record["speedup"] - ratio) <= ratio * 0.1 / record["one_process_img_per_s"] + 0.01
+
+
+def test_time_to_accuracy_benchmark_smoke(tmp_path):
+    import time_to_accuracy  # benchmarks/ is on the path (above)
+    out = tmp_path / "t.json"
+    time_to_accuracy.main(["--smoke", "--variants", "sgd-onecycle-ls", "--epochs", "2", "3", "--out", str(out)])
+    record = json.loads(out.read_text())
+    assert record["split_scored"].startswith("FER+ Valid") and record["epochs"] == [2, 3]
+    assert [(r["variant"], r["epochs"]) for r in record["rows"]] == [("sgd-onecycle-ls", 2), ("sgd-onecycle-ls", 3)]
+    for r in record["rows"]:   # one curve point per epoch, minutes accumulating, the best epoch's scores kept
+        assert len(r["curve"]) == r["epochs"] and 0 <= r["best_epoch"] < r["epochs"]
+        minutes = [c["minutes"] for c in r["curve"]]
+        assert minutes == sorted(minutes)
+        assert r["valid_accuracy"] == r["curve"][r["best_epoch"]]["valid_accuracy"]
+
+
+def test_time_to_accuracy_benchmark_rejects_unknown_variant(tmp_path):
+    import pytest
+    import time_to_accuracy
+    with pytest.raises(ValueError, match="unknown variant 'sgd'"):
+        time_to_accuracy.main(["--smoke", "--variants", "sgd", "--out", str(tmp_path / "t.json")])

@@ -304,7 +304,24 @@ def test_dry_run_estimates_fit_the_cpu_budgets(capsys):
         assert all(0 < estimate_minutes(c) <= 15 for c in configs)
         assert sum(estimate_minutes(c) for c in configs) <= 120
     assert reproduce(["00_data", "--profile", "cpu", "--dry-run", "--out", "/nonexistent-results"]) == 0
-    assert "est 5." in capsys.readouterr().out
+    out = capsys.readouterr().out   # one line per run with its estimate, and the total
+    assert out.count(f"est {estimate_minutes(configs[0]):.1f} CPU min") == len(configs) == 6
+
+
+def test_au_phase_is_estimated_per_step():
+    """Chapter 5's AU phase costs per step of its small models, not per backbone image: 10 folds x 20 epochs x
+    (294 training clips // 16 = 18 full batches) x 2 models x 0.07 s = 504 s; 3x the epochs, 3x the seconds."""
+    from fer_utils import budget as B
+    config = {"task": "au_temporal", "data": "full", "arch": "resnet18_w32_s2", "folds": 10,
+              "au_model": {"epochs": 20, "batch_size": 16},
+              "pretrain": {"epochs": 2, "batch_size": 128, "steps_per_epoch": 160}}
+    assert B.au_fold_seconds(config) == pytest.approx(504.0)
+    assert B.au_fold_seconds({**config, "au_model": {"epochs": 60, "batch_size": 16}}) == pytest.approx(1512.0)
+    pretrain_minutes = 2 * 160 * 128 / B.img_per_s("resnet18_w32_s2") / 60
+    assert B.estimate_minutes(config) == pytest.approx(B.SETUP_MINUTES + pretrain_minutes + 504.0 / 60)
+    # chapter 5's AU runs fit the one-run limit of the cpu profile
+    au = [c for c in runs_for("05_abaw5_multitask", "cpu") if c["task"] == "au_temporal"]
+    assert len(au) == 2 and all(B.estimate_minutes(c) <= 15 for c in au)
 
 
 def test_measured_factors_correct_the_estimates_per_task(monkeypatch, capsys):

@@ -56,8 +56,8 @@ class SubclassifierRecipe(FERPlusRecipe):
 @dataclass(frozen=True)
 class AUModelSpec:
     """Paper 004 §4 (method notes A11): the three-pipeline temporal AU model."""
-    epochs: int = 60
-    batch_size: int = 16               # sequences per step
+    epochs: int = 20                   # per fold                                         cited code: 20
+    batch_size: int = 16               # sequences per step                               cited code: 16
     lr: float = 1e-3                   # AdamW                                            paper: not stated
     weight_decay: float = 1e-2
     heads: int = 8
