@@ -22,6 +22,12 @@ CKPLUS_SEQUENCES = {"full": 327, "sample": 8}   # CK+ clips (three apex frames e
 # of such a small model costs about the same whatever the backbone, so it is counted in seconds per step
 # (measured: 10 folds x 60 epochs x 18 steps x 2 models in 23-30 min, bf16, 1 thread beside another run)
 AU_STEP_SECONDS = 0.07
+# chapter 5's VA run, after its backbones: their features of every FER+ split (forward passes), then for each
+# of 3 head variants a heads fit of ``epochs`` x (train // batch) steps on those features, and a polarity fit as
+# long where the targets hold extremes (the derived FER+ targets hold none: no polarity fit runs)
+# (measured: 3 x 50 x 110 heads steps in 248 s, bf16, 1 thread beside another run)
+VA_VARIANTS = 3
+VA_STEP_SECONDS = 0.015
 SETUP_MINUTES = 0.3            # data loading and model building per run
 
 
@@ -81,9 +87,11 @@ def estimate_minutes(config: dict) -> float:
         images += _phase_images(config["pretrain"], n_train)
         return SETUP_MINUTES + images / ips / 60 + au_fold_seconds(config) / 60
     elif task == "va_fusion":
+        n_all = n_train + n_valid + (N_FERPLUS["test"] if config.get("data") != "sample" else n_valid)
         for a in config["archs"]:
-            images += (_phase_images(config["pretrain"], n_train) + _eval_images(config["pretrain"], n_valid)) \
-                * ips / img_per_s(a)
+            images += (_phase_images(config["pretrain"], n_train) + _eval_images(config["pretrain"], n_valid)
+                       + n_all * FORWARD_SHARE) * ips / img_per_s(a)
+        return SETUP_MINUTES + images / ips / 60 + va_heads_seconds(config, n_train) / 60
     else:
         raise ValueError(f"estimate_minutes: no estimate for task {task!r}")
     return SETUP_MINUTES + images / ips / 60
@@ -96,6 +104,16 @@ def au_fold_seconds(config: dict) -> float:
     n_train = CKPLUS_SEQUENCES["sample" if config.get("data") == "sample" else "full"] * (folds - 1) // folds
     steps = max(1, n_train // au["batch_size"])   # as fit() counts them: full batches only
     return folds * au["epochs"] * steps * 2 * AU_STEP_SECONDS
+
+
+def va_heads_seconds(config: dict, n_train: int = N_FERPLUS["train"]) -> float:
+    """Seconds of chapter 5's VA heads: 3 variants x (heads fit + polarity fit, where the targets hold extremes)
+    x epochs x full batches."""
+    heads = config["heads"]
+    epochs = heads["epochs"]
+    if config.get("va_source", "ferplus_votes") != "ferplus_votes":   # real VA labels reach -1 and +1
+        epochs += heads.get("polarity_epochs") or heads["epochs"]
+    return VA_VARIANTS * epochs * max(1, n_train // heads["batch_size"]) * VA_STEP_SECONDS
 
 
 def measured_factors(records) -> dict[tuple[str, int], tuple[float, int]]:

@@ -324,6 +324,25 @@ def test_au_phase_is_estimated_per_step():
     assert len(au) == 2 and all(B.estimate_minutes(c) <= 15 for c in au)
 
 
+def test_va_run_counts_features_and_heads():
+    """Chapter 5's VA run: after its three backbones, forward passes over every FER+ split per backbone, and
+    3 variants x 15 epochs x (28,377 // 256 = 110 steps) x 0.015 s = 74.25 s of heads; polarity fits only where
+    the targets hold extremes (real VA labels, not the derived FER+ targets)."""
+    from fer_utils import budget as B
+    config = {"task": "va_fusion", "data": "full", "archs": ["resnet18_w16_s2"],
+              "pretrain": {"epochs": 2, "batch_size": 128, "steps_per_epoch": 160},
+              "heads": {"epochs": 15, "batch_size": 256, "polarity_epochs": None}}
+    assert B.va_heads_seconds(config) == pytest.approx(74.25)
+    real = {**config, "va_source": "affwild2", "heads": {**config["heads"], "polarity_epochs": 5}}
+    assert B.va_heads_seconds(real) == pytest.approx(3 * (15 + 5) * 110 * 0.015)
+    n = B.N_FERPLUS
+    images = 2 * 160 * 128 + 2 * n["valid"] / 3 + (n["train"] + n["valid"] + n["test"]) / 3
+    assert B.estimate_minutes(config) == pytest.approx(
+        B.SETUP_MINUTES + images / B.img_per_s("resnet18_w16_s2") / 60 + 74.25 / 60)
+    va = [c for c in runs_for("05_abaw5_multitask", "cpu") if c["task"] == "va_fusion"]
+    assert len(va) == 1 and B.estimate_minutes(va[0]) <= 15
+
+
 def test_measured_factors_correct_the_estimates_per_task(monkeypatch, capsys):
     import types
 
