@@ -6,7 +6,7 @@ choice): validation accuracy and macro F1 per epoch against cumulative training 
 and without flip test-time augmentation.
 
     python benchmarks/time_to_accuracy.py          # writes results/benchmarks/time-to-accuracy-cpu.json
-    python benchmarks/time_to_accuracy.py --variants sgd-onecycle-ls --epochs 12 15 18 \
+    python benchmarks/time_to_accuracy.py --variants sgd-onecycle-ls --epochs 12 14 16 \
         --out results/benchmarks/time-to-accuracy-epochs-cpu.json   # one recipe at several budgets
     python benchmarks/time_to_accuracy.py --smoke --out /tmp/t.json
 """

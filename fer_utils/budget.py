@@ -4,7 +4,8 @@ An estimate counts the images each training phase pushes through a network (forw
 by the backbone's measured training throughput on the book's 2-core CPU, and adds evaluation (forward only,
 about a third of a training step per image). The throughputs come from ``benchmarks/backbone_sweep.py``
 (bf16 autocast + channels_last, batch 128, 2 threads); an architecture not measured counts as the
-full-width ResNet-18. Estimates are planning figures; chapter 0 sets them beside its runs' measured minutes
+full-width ResNet-18. Chapter 5's small models on frozen features (the AU folds, the VA heads) are
+counted in measured seconds per step instead. Estimates are planning figures; chapter 0 sets them beside its runs' measured minutes
 (``provenance.json``).
 """
 from __future__ import annotations
