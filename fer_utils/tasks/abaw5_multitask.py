@@ -110,8 +110,9 @@ class VAFusionRecipe(Recipe):
 
 # Budgets per profile: expressions Adam lr 5e-4, 20 epochs, best epoch on validation (paper); cpu: 2 epochs
 # per member (the members differ 10x in speed: benchmarks/backbone_sweep.py), AU model as on the gpu, VA heads
-# 15 epochs instead of 50 (the VA run within 15 CPU minutes, the book within its 10 hours; in a 50-epoch cpu
-# run the best validation CCC of the first 15 epochs was within 0.005 of the best of 50 for each head variant).
+# 15 epochs instead of 50 (the VA run within 15 CPU minutes, the book within its 10 hours; in the 50-epoch cpu
+# run va-fusion-55c77375d8f0, stored at commit 4c47414, the best validation CCC of the first 15
+# epochs was within 0.005 of the best of 50 for each head variant).
 _TINY = dict(epochs=1, batch_size=8, steps_per_epoch=1, lr=5e-4, weight_decay=1e-4)
 BUDGETS = {
     "smoke": dict(seeds=[0], expression=_TINY, pretrain=_TINY, au_model=dict(epochs=2, batch_size=4, lr=1e-3),
