@@ -18,7 +18,8 @@ from fer_utils.data import load_ferplus
 from fer_utils.data.io import SAMPLE_ROOT
 from fer_utils.losses import supervised_ce
 from fer_utils.models import build_model
-from fer_utils.runs import RESULTS_DIR, machine_record, write_record
+from fer_utils.paths import RESULTS_DIR
+from fer_utils.provenance import machine_record, write_record
 from fer_utils.train import DeviceData, TrainConfig, fast_precision, fit, seed_everything
 
 CANDIDATES = ("resnet18_w16_s2", "resnet18_w24_s2", "resnet18_w32_s2", "resnet18_w16_s1", "resnet18",

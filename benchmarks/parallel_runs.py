@@ -23,7 +23,8 @@ import torch
 
 from fer_utils.data import load_ferplus
 from fer_utils.data.io import SAMPLE_ROOT
-from fer_utils.runs import RESULTS_DIR, machine_record, write_record
+from fer_utils.paths import RESULTS_DIR
+from fer_utils.provenance import machine_record, write_record
 from fer_utils.train import fast_precision
 from throughput import engine   # benchmarks/ (this script's folder) is on the path
 

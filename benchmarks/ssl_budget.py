@@ -13,7 +13,9 @@ import argparse
 import tempfile
 
 from fer_utils.experiments import run_config
-from fer_utils.runs import RESULTS_DIR, machine_record, run_or_load, write_record
+from fer_utils.paths import RESULTS_DIR
+from fer_utils.provenance import machine_record, write_record
+from fer_utils.runs import run_or_load
 
 # name: (epochs of 50 steps, lr, schedule)
 SETTINGS = {"300 steps, lr 0.01 (the gpu profile's lr)": (6, 0.01, "cosine"),

@@ -36,7 +36,9 @@ from fer_utils.data import load_ferplus
 from fer_utils.data.io import SAMPLE_ROOT
 from fer_utils.losses import supervised_ce
 from fer_utils.models import build_model
-from fer_utils.runs import RESULTS_DIR, machine_record, task_code_hash, write_record
+from fer_utils.codekey import task_code_hash
+from fer_utils.paths import RESULTS_DIR
+from fer_utils.provenance import machine_record, write_record
 from fer_utils.train import DeviceData, TrainConfig, fast_precision, fit, seed_everything
 
 

@@ -29,7 +29,8 @@ from fer_utils.data.io import SAMPLE_ROOT
 from fer_utils.labels import training_labels
 from fer_utils.losses import supervised_ce
 from fer_utils.models import build_model
-from fer_utils.runs import RESULTS_DIR, machine_record, write_record
+from fer_utils.paths import RESULTS_DIR
+from fer_utils.provenance import machine_record, write_record
 from fer_utils.train import DeviceData, TrainConfig, evaluate, fit, seed_everything
 
 VARIANTS = {

@@ -17,6 +17,7 @@ run names are made.
 """
 from __future__ import annotations
 
+from .tasks import resolve_config
 from .tasks import abaw5_expression as AE
 from .tasks import abaw5_multitask as MT
 from .tasks import cct as CCT
@@ -355,48 +356,7 @@ def run_config(notebook: str, name: str, profile: str, seed: int | None = None) 
     return configs
 
 
-def run_status(config: dict, results_dir=None) -> str:
-    """"stored" (a folder under the current config and code key), "stale" (a folder of the same config
-    stored under an older code key: its code changed, it trains again and is never shown as a current
-    result) or "missing"."""
-    import json
-    from pathlib import Path
-
-    from .runs import FILES, default_results_dir, resolve_config, run_dir
-    config = resolve_config(config)
-    target = run_dir(config, results_dir)
-    if all((target / f).is_file() for f in FILES):
-        return "stored"
-    base = Path(results_dir) if results_dir else default_results_dir(config["profile"])
-    want = json.dumps(config, sort_keys=True, default=str)
-    for other in (base / config["notebook"]).glob(f"{config['name']}-*/config.json"):
-        if other.parent != target and json.dumps(json.loads(other.read_text()), sort_keys=True) == want:
-            return "stale"
-    return "missing"
-
-
-def chapter_runs(notebook: str, profile: str, results_dir=None, train: bool = False, progress: bool = False,
-                 configs=None):
-    """Every run of a notebook with its status, through the run cache: a list of (config, status, Run or
-    None). With ``train`` the missing and stale runs are trained first (the smoke profile's notebooks).
-    ``configs`` replaces the notebook's run list (a chapter parameter that changes its runs)."""
-    from .runs import CacheMiss, run_or_load
-    out = []
-    for config in runs_for(notebook, profile) if configs is None else configs:
-        status = run_status(config, results_dir)
-        run = None
-        if status == "stored" or train:
-            try:
-                run = run_or_load(config, results_dir, train=train, progress=progress)
-                status = "stored"
-            except CacheMiss:
-                pass
-        out.append((config, status, run))
-    return out
-
-
 def runs_for(notebook: str, profile: str) -> list[dict]:
     """The configs of every run ``notebook`` (a name like "00_data" or a path to the .ipynb) needs, each the
     full resolved recipe (every default filled in by its task's recipe class)."""
-    from .runs import resolve_config
     return [resolve_config(c) for c in NOTEBOOKS[_notebook_name(notebook)](profile)]

@@ -14,8 +14,7 @@ from . import ensemble as E
 from .experiments import SSL_ALL_LABELS, SUBCLASSIFIERS, run_config, runs_for
 from .labels import FERPLUS_CLASSES
 from .metrics import accuracy, macro_f1
-from .report import collect
-from .runs import mean_std
+from .report import collect, mean_std
 
 CHAPTERS = ("00_data", "01_abaw5_expression", "02_cct", "03_ssl_temporal", "04_self_training",
             "05_abaw5_multitask", "06_leaderboard")

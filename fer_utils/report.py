@@ -2,13 +2,38 @@
 beside ours (mean ± std over seeds)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
+from .budget import estimate_minutes
+from .experiments import NOTEBOOKS, runs_for
 from .paths import RESULTS_DIR
-from .runs import CacheMiss, Run, mean_std, run_or_load
+from .runs import CacheMiss, Run, count_status, run_or_load, run_status, stored_runs
 
 METRICS = (("macro_f1", "F1"), ("accuracy", "Acc"), ("abaw_overall", "Overall"))
+
+
+def aggregate(runs: list[Run], metrics=("macro_f1", "accuracy")):
+    """Mean and std over seeds of each group of runs sharing a name; one row per name."""
+    rows = [{"name": r.config["name"], "seed": r.config.get("seed"), **{m: r.final.get(m) for m in metrics},
+             "train_seconds": r.provenance.get("train_seconds"), "images_per_s": r.provenance.get("images_per_s")}
+            for r in runs]
+    df = pd.DataFrame(rows)
+    out = df.groupby("name", sort=False).agg(
+        seeds=("seed", "count"), **{f"{m}_mean": (m, "mean") for m in metrics},
+        **{f"{m}_std": (m, lambda s: float(np.std(s, ddof=1)) if len(s) > 1 else 0.0) for m in metrics},
+        train_seconds=("train_seconds", "mean"), images_per_s=("images_per_s", "mean"))
+    return out
+
+
+def mean_std(values, digits: int = 3, scale: float = 1.0) -> str:
+    """'m ± s' over seeds (sample std), e.g. for a table cell; one value gives just 'm'."""
+    v = np.asarray(values, dtype=float) * scale
+    if len(v) == 1:
+        return f"{v[0]:.{digits}f}"
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
 
 
 def collect(configs: list[dict], train: bool = True, progress: bool = False) -> tuple[list[Run], list[dict]]:
@@ -96,22 +121,21 @@ class Text(str):
 
 
 def chapter_status(notebook: str, profile: str, train: bool = False, configs=None) -> tuple[list[Run], str]:
-    """The stored runs of a chapter (through the run registry, ``experiments.chapter_runs``) and a Markdown
-    line saying how many are stored, stale (stored under older code: never shown) and missing, with the
-    command that trains them. With ``train`` (the smoke profile in CI) missing runs are trained first.
+    """The stored runs of a chapter (its run list through the run cache, ``runs.stored_runs``) and a Markdown
+    line saying how many are stored, stale (stored under older code: never shown), corrupt and missing, with
+    the command that trains them. With ``train`` (the smoke profile in CI) missing runs are trained first.
     ``configs``: the chapter's run list changed by a parameter (e.g. chapter 3 on Aff-Wild2)."""
-    from .budget import estimate_minutes
-    from .experiments import chapter_runs
-    rows = chapter_runs(notebook, profile, train=train, configs=configs)
+    rows = stored_runs(runs_for(notebook, profile) if configs is None else configs, train=train)
     runs = [run for _, _, run in rows if run is not None]
-    counts = {k: sum(st == k for _, st, run in rows if run is None) for k in ("stale", "missing")}
+    counts = count_status(st for _, st, run in rows if run is None)
     todo = sum(estimate_minutes(c) for c, _, run in rows if run is None)
     text = f"**{len(runs)} of {len(rows)} {profile}-profile runs are stored.**"
     if runs:
         text += " " + trained_on(runs)
-    if counts["stale"] or counts["missing"]:
-        text += (f" {counts['stale']} stale (stored under older code, not shown) and {counts['missing']} missing, "
-                 f"about {todo:.0f} CPU minutes: train them with `python -m fer_utils.reproduce "
+    if counts["stale"] or counts["missing"] or counts["corrupt"]:
+        corrupt = f", {counts['corrupt']} corrupt (unreadable, trained again)" if counts["corrupt"] else ""
+        text += (f" {counts['stale']} stale (stored under older code, not shown){corrupt} and {counts['missing']} "
+                 f"missing, about {todo:.0f} CPU minutes: train them with `python -m fer_utils.reproduce "
                  f"notebooks/{notebook}.ipynb --profile {profile}`; the tables say *pending* until then.")
     return runs, text
 
@@ -143,21 +167,18 @@ def _threads(n) -> str:
 
 def benchmark(name: str) -> dict | None:
     """A committed benchmark record, results/benchmarks/<name>.json (None if it was never run)."""
-    import json
     path = RESULTS_DIR / "benchmarks" / f"{name}.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 
 def status_table(profile: str, notebooks=None) -> pd.DataFrame:
-    """Per chapter: runs stored, stale (stored under older code) and missing, and the estimated CPU minutes
-    still to train, for a profile (chapter 6's run-status table; ``reproduce --status`` prints the same)."""
-    from .budget import estimate_minutes
-    from .experiments import NOTEBOOKS, run_status, runs_for
+    """Per chapter: runs stored, stale (stored under older code), corrupt and missing, and the estimated CPU
+    minutes still to train, for a profile (chapter 6's run-status table; ``reproduce --status`` prints the same)."""
     rows = {}
     for nb in notebooks or NOTEBOOKS:
         configs = runs_for(nb, profile)
         status = [run_status(c) for c in configs]
-        rows[nb] = {k: status.count(k) for k in ("stored", "stale", "missing")}
+        rows[nb] = count_status(status)
         rows[nb]["CPU min to train"] = round(sum(estimate_minutes(c) for c, st in zip(configs, status) if st != "stored"))
     return pd.DataFrame(rows).T
 

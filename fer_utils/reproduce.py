@@ -26,8 +26,10 @@ import traceback
 from pathlib import Path
 
 from .budget import estimate_minutes, measured_factors
-from .experiments import PROFILES, run_status, runs_for
-from .runs import CacheMiss, aggregate, check_config, default_results_dir, load_run, run_dir, run_or_load
+from .experiments import NOTEBOOKS, PROFILES, runs_for
+from .report import aggregate
+from .runs import (CacheMiss, CorruptRun, RunLocked, check_config, count_status, default_results_dir, load_run,
+                   run_dir, run_or_load, run_status)
 from .train import fast_precision
 
 SCORES = (("macro_f1", "macro F1"), ("accuracy", "acc"), ("mean_au_f1", "mean AU F1"),
@@ -124,6 +126,23 @@ def main(argv=None) -> int:
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
+    for nb in args.notebooks:   # a typo in a notebook path or name is an error, before anything trains
+        name = Path(nb).name.removesuffix(".ipynb")
+        if (nb.endswith(".ipynb") or "/" in nb) and not Path(nb).is_file():
+            print(f"error: notebook {nb}: no such file", file=sys.stderr)
+            return 2
+        if name not in NOTEBOOKS:
+            print(f"error: notebook {nb}: {name!r} is not a chapter (expected one of {', '.join(NOTEBOOKS)})",
+                  file=sys.stderr)
+            return 2
+    if args.only and not args.worker:
+        names = {c["name"] for nb in args.notebooks for c in runs_for(nb, args.profile)}
+        texts = [t.strip() for t in args.only.split(",") if t.strip()]
+        unmatched = [t for t in texts if not any(t in n for n in names)]
+        if unmatched or not texts:
+            print(f"error: --only {args.only!r}: {', '.join(map(repr, unmatched)) or 'nothing'} matches no run of "
+                  f"{', '.join(args.notebooks)} ({args.profile} profile)", file=sys.stderr)
+            return 2
     out = Path(args.out) if args.out else default_results_dir(args.profile)
     worker_failures, load_only = 0, False
     if args.jobs > 1 and not (args.dry_run or args.status):
@@ -145,12 +164,19 @@ def main(argv=None) -> int:
         est = [estimate_minutes(c) for c in configs]
         todo = sum(m for m, s in zip(est, status) if s != "stored")
         unique.update({run_dir(c, out).name: m for c, m in zip(configs, est)})
-        counts = {k: status.count(k) for k in ("stored", "stale", "missing")}
+        counts = count_status(status)
         name = Path(nb).name.removesuffix(".ipynb")
         if not worker:
+            corrupt = f"{counts['corrupt']} corrupt, " if counts["corrupt"] else ""
             print(f"{name}: {len(configs)} runs ({args.profile}): {counts['stored']} stored, "
-                  f"{counts['stale']} stale, {counts['missing']} missing; estimated {_minutes(sum(est))} in all, "
-                  f"{_minutes(todo)} to train -> {out}", flush=True)
+                  f"{counts['stale']} stale, {corrupt}{counts['missing']} missing; estimated {_minutes(sum(est))} "
+                  f"in all, {_minutes(todo)} to train -> {out}", flush=True)
+            for c, st in zip(configs, status):
+                if st == "corrupt":
+                    try:
+                        load_run(run_dir(c, out))
+                    except CorruptRun as e:
+                        print(f"  corrupt: {e} (set aside and trained again when this list trains)", flush=True)
         if (args.status or args.dry_run) and not worker:
             print_measured(configs, status, est, out)
         if args.status:
@@ -169,6 +195,10 @@ def main(argv=None) -> int:
             t = time.time()
             try:
                 run = run_or_load(config, out, train=not load_only, progress=not args.quiet)
+            except RunLocked as e:  # another reproduce process is training it: not ours to train or store
+                print(f"      LOCKED: {e}; skipped", flush=True)
+                failed += 1
+                continue
             except CacheMiss:  # after --jobs: no worker stored it (a worker failed on it; see above)
                 print(f"      MISSING: {config['name']} seed {config['seed']} was not stored", flush=True)
                 failed += 1

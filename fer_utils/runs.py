@@ -1,9 +1,6 @@
-"""Run cache with provenance: ``run_or_load(config)`` trains once, then serves the stored result.
+"""The run cache: ``run_or_load(config)`` trains once, then serves the stored result.
 
-A run is keyed by a hash of its config and of the code its task executes: the task's module and every
-fer_utils module it imports, transitively (``task_files``), with docstrings and comments left out. Rewording
-a docstring or editing a module the task never imports (a figure, another method's loss) keeps the key; any
-change of code the task runs invalidates it. A run folder::
+A run is keyed by a hash of its config and of the code its task executes (``codekey``). A run folder::
 
     <results>/<notebook>/<name>-<key>/
         config.json       the full resolved recipe (every default filled in)
@@ -13,19 +10,25 @@ change of code the task runs invalidates it. A run folder::
 
 cpu- and gpu-profile runs live under ``results/`` (committed); smoke runs under a cache folder, never in results/.
 Notebooks build every table from these files.
+
+The cache heals and locks: a folder that cannot be read is reported "corrupt" (with its path), set aside
+(``<folder>.corrupt-<time>``, never deleted) and trained again; one process trains a run at a time (a lock
+file in its ``.partial`` folder holding the owner's host and pid; a lock whose process is dead is taken over);
+a checkpoint that cannot be read restarts its run from scratch (``train.fit`` warns, naming the file).
 """
 from __future__ import annotations
 
-import ast
 import datetime
 import hashlib
 import io
 import json
 import os
 import platform
+import re
 import shutil
-import subprocess
+import socket
 import time
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,161 +36,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .paths import PACKAGE_DIR, PROJECT_DIR, RESULTS_DIR, cache_dir
+from .codekey import task_code_hash
+from .paths import RESULTS_DIR, cache_dir
+from .provenance import machine_record
+from .tasks import TASKS, resolve_config
+from .train import fast_precision
 
 FILES = ("config.json", "metrics.json", "predictions.npz", "provenance.json")
 STORED_PROFILES = ("cpu", "gpu")   # profiles whose runs live under results/ (smoke runs: a cache folder)
+LOCK = "lock"                      # in a run's .partial folder: "<host> <pid>" of the process training it
 
 
 class CacheMiss(LookupError):
     """No stored result for a config, and training was not allowed."""
 
 
-def _strip_docstrings(tree: ast.AST) -> ast.AST:
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
-                and isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
-            node.body = body[1:] or [ast.Pass()]
-    return tree
+class CorruptRun(CacheMiss):
+    """A run folder whose files cannot be read (the message names the file)."""
 
 
-def _module_file(parts: list[str], package_dir: Path) -> Path | None:
-    """The file of module fer_utils.<parts> (a module file or a package's __init__.py), or None."""
-    base = package_dir.joinpath(*parts)
-    if base.with_suffix(".py").is_file():
-        return base.with_suffix(".py")
-    if (base / "__init__.py").is_file():
-        return base / "__init__.py"
-    return None
-
-
-def _imported_files(path: Path, package_dir: Path) -> set[Path]:
-    """The fer_utils files that ``path`` imports directly, resolved by name: ``from ..losses import x``
-    follows ``losses/x.py`` if x is a submodule, else the submodule that ``losses/__init__.py`` takes x
-    from (so a package's __init__ does not drag in every module it re-exports)."""
-    tree = ast.parse(path.read_text())
-    here = list(path.relative_to(package_dir).parent.parts) if path.is_relative_to(package_dir) else []
-    found: set[Path] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.split(".")[0] == package_dir.name:
-                    f = _module_file(alias.name.split(".")[1:], package_dir)
-                    found |= {f} if f else set()
-            continue
-        if not isinstance(node, ast.ImportFrom):
-            continue
-        if node.level:
-            base = here[:len(here) - node.level + 1] if node.level > 1 else list(here)
-            mod = base + (node.module.split(".") if node.module else [])
-        elif node.module and node.module.split(".")[0] == package_dir.name:
-            mod = node.module.split(".")[1:]
-        else:
-            continue                                    # a third-party import
-        target = _module_file(mod, package_dir)
-        if target is None:
-            continue
-        if target.name != "__init__.py":
-            found.add(target)
-            continue
-        found.add(target)                               # the package's own definitions (see _hash_source)
-        reexports = _init_reexports(target, package_dir)
-        for alias in node.names:
-            sub = _module_file(mod + [alias.name], package_dir)
-            if sub is not None:
-                found.add(sub)
-            elif alias.name in reexports:
-                found.add(reexports[alias.name])
-    return found
-
-
-def _init_reexports(init: Path, package_dir: Path) -> dict[str, Path]:
-    """{name: file} for the names a package's __init__.py imports from its own submodules."""
-    out = {}
-    pkg = list(init.relative_to(package_dir).parent.parts)
-    for node in ast.parse(init.read_text()).body:
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-            f = _module_file(pkg + node.module.split("."), package_dir)
-            if f is not None:
-                out.update({a.asname or a.name: f for a in node.names})
-    return out
-
-
-def module_closure(path, package_dir: Path = PACKAGE_DIR) -> list[Path]:
-    """``path`` and every fer_utils module it imports, transitively: the code a task executes."""
-    path = Path(path).resolve()
-    package_dir = Path(package_dir).resolve()
-    seen, todo = set(), [path]
-    while todo:
-        f = todo.pop()
-        if f in seen:
-            continue
-        seen.add(f)
-        if f.name == "__init__.py" and f != path:
-            continue                                    # its re-exports were resolved by the importer
-        todo.extend(_imported_files(f, package_dir) - seen)
-    return sorted(seen)
-
-
-def _hash_source(path: Path) -> str:
-    """The AST of a module without docstrings (comments never reach the AST); for a package __init__, only
-    its own definitions (its imports are followed by name, not hashed)."""
-    tree = _strip_docstrings(ast.parse(path.read_text()))
-    if path.name == "__init__.py":
-        tree.body = [n for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom))]
-    return ast.dump(tree)
-
-
-_HASHES: dict[tuple, str] = {}  # memo: (path, mtime, size) of every file -> hash; an edit changes the key
-
-
-def code_hash(files=None, package_dir: Path = PACKAGE_DIR) -> str:
-    """Hash of the code in ``files`` (default: every fer_utils module) as ASTs without docstrings."""
-    package_dir = Path(package_dir).resolve()
-    files = sorted(Path(f).resolve() for f in files) if files is not None else sorted(package_dir.rglob("*.py"))
-    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
-    if stamp not in _HASHES:
-        h = hashlib.sha256()
-        for path in files:
-            inside = path.is_relative_to(package_dir)
-            h.update(str(path.relative_to(package_dir) if inside else path.name).encode())
-            h.update(_hash_source(path).encode())
-        _HASHES[stamp] = h.hexdigest()
-    return _HASHES[stamp]
-
-
-_CLOSURES: dict[tuple, list[Path]] = {}  # memo: (task, package stamp) -> task_files; an edit changes the stamp
-
-
-def _package_stamp(package_dir: Path) -> tuple:
-    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(package_dir.rglob("*.py")))
-
-
-def task_files(task: str, package_dir: Path = PACKAGE_DIR) -> list[Path]:
-    """The files a task executes: its module in fer_utils/tasks and what it imports, transitively."""
-    key = (task, _package_stamp(Path(package_dir).resolve()))
-    if key not in _CLOSURES:
-        _CLOSURES[key] = _task_files(task, package_dir)
-    return _CLOSURES[key]
-
-
-def _task_files(task: str, package_dir: Path) -> list[Path]:
-    from .tasks import TASKS
-    if task not in TASKS:
-        raise ValueError(f"config task={task!r}: expected one of {', '.join(TASKS)}")
-    fn, package_dir = TASKS[task], Path(package_dir).resolve()
-    if fn.__module__.split(".")[0] == package_dir.name:
-        source = _module_file(fn.__module__.split(".")[1:], package_dir)
-    else:  # a task registered from outside the package (a reader's own, or a test's)
-        import inspect
-        source = Path(inspect.getsourcefile(fn))
-    return module_closure(source, package_dir)
-
-
-def task_code_hash(task: str, package_dir: Path = PACKAGE_DIR) -> str:
-    """The code key of a task: a change to a module the task does not import leaves it unchanged."""
-    return code_hash(task_files(task, package_dir), package_dir)
+class RunLocked(CacheMiss):
+    """Another live process is training this run (the message names it and the lock file)."""
 
 
 def run_key(config: dict) -> str:
@@ -197,23 +66,8 @@ def run_key(config: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
-def resolve_config(config: dict) -> dict:
-    """The full resolved recipe of a run config: checked by its task's recipe class (an unknown or misspelt
-    key, or a training-block key TrainConfig lacks, is an error naming the key and the allowed ones) with
-    every default filled in. This is what the run key hashes and config.json stores. A task registered
-    without a recipe (a reader's own) keeps its config as given."""
-    from .tasks import TASKS
-    where = f"{config.get('notebook', '?')}/{config.get('name', '?')}"
-    if "task" not in config:
-        raise ValueError(f"run config {where}: no 'task' key")
-    if config["task"] not in TASKS:
-        raise ValueError(f"run config {where}: task={config['task']!r}: expected one of {', '.join(TASKS)}")
-    recipe = getattr(TASKS[config["task"]], "recipe", None)
-    return recipe.from_config(config).to_config() if recipe is not None else dict(config)
-
-
 def check_config(config: dict) -> dict:
-    """Refuse a config its task's recipe does not accept (see ``resolve_config``); returns it resolved."""
+    """Refuse a config its task's recipe does not accept (``tasks.resolve_config``); returns it resolved."""
     return resolve_config(config)
 
 
@@ -224,11 +78,23 @@ def default_results_dir(profile: str) -> Path:
     return cache_dir() / "runs"
 
 
+_SAFE = re.compile(r"[A-Za-z0-9_+=-][A-Za-z0-9_.+=-]*")
+
+
 def run_dir(config: dict, results_dir=None) -> Path:
-    """The folder of a run: <results>/<notebook>/<name>-<key of the resolved config and the task's code>."""
+    """The folder of a run: <results>/<notebook>/<name>-<key of the resolved config and the task's code>.
+    A notebook or run name that would leave the results folder (a '/', '..', a leading dot) is refused."""
     config = resolve_config(config)
     base = Path(results_dir) if results_dir else default_results_dir(config.get("profile", "smoke"))
-    return base / config["notebook"] / f"{config['name']}-{run_key(config)}"
+    for key in ("notebook", "name"):
+        if not _SAFE.fullmatch(str(config[key])):
+            raise ValueError(f"run config {config['notebook']!r}/{config['name']!r}: {key}={config[key]!r} is not a "
+                             f"folder name (letters, digits and _.+=- only, no leading dot): run folders must stay "
+                             f"inside the results folder")
+    target = base / config["notebook"] / f"{config['name']}-{run_key(config)}"
+    if not target.resolve().is_relative_to(base.resolve()):
+        raise ValueError(f"run folder {target} is outside the results folder {base}")
+    return target
 
 
 @dataclass
@@ -252,44 +118,93 @@ class Run:
 
 
 def load_run(path) -> Run:
+    """The stored run in folder ``path``. A folder missing one of ``FILES`` is a CacheMiss; a folder whose
+    files cannot be read (truncated JSON, a JSON file that is not an object, a predictions file that is not a
+    whole zip archive) is a CorruptRun naming the file and what is wrong."""
     path = Path(path)
     missing = [f for f in FILES if not (path / f).is_file()]
     if missing:
         raise CacheMiss(f"{path}: incomplete run folder, missing {', '.join(missing)}")
-    read = lambda f: json.loads((path / f).read_text())  # noqa: E731
-    return Run(path, read("config.json"), read("metrics.json"), read("provenance.json"))
-
-
-def git_commit() -> str:
+    parsed = {}
+    for f in ("config.json", "metrics.json", "provenance.json"):
+        try:
+            parsed[f] = json.loads((path / f).read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise CorruptRun(f"{path / f}: unreadable ({e})") from None
+        if not isinstance(parsed[f], dict):
+            raise CorruptRun(f"{path / f}: expected a JSON object, got {type(parsed[f]).__name__}")
+    if "final" not in parsed["metrics.json"]:
+        raise CorruptRun(f"{path / 'metrics.json'}: no 'final' entry")
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "fer_utils"], cwd=PROJECT_DIR,
-                               capture_output=True, text=True).stdout.strip()
-        return sha + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return os.environ.get("FER_GIT_COMMIT", "unknown")
+        with zipfile.ZipFile(path / "predictions.npz") as z:
+            z.namelist()
+    except (zipfile.BadZipFile, OSError) as e:
+        raise CorruptRun(f"{path / 'predictions.npz'}: unreadable ({e})") from None
+    return Run(path, parsed["config.json"], parsed["metrics.json"], parsed["provenance.json"])
 
 
-def device_name() -> str:
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+def set_aside(folder: Path) -> Path:
+    """Move a corrupt run folder out of the way (never deleted): <folder>.corrupt-<UTC time>; git ignores it."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    aside = folder.with_name(f"{folder.name}.corrupt-{stamp}")
+    os.replace(folder, aside)
+    return aside
 
 
-def machine_record() -> dict:
-    """What a measurement ran on: device, CPU capability, threads, torch and the git commit (the run
-    provenance and every benchmark record start with it)."""
-    return {"device": device_name(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "threads": torch.get_num_threads(), "torch": torch.__version__, "commit": git_commit()}
+def run_status(config: dict, results_dir=None) -> str:
+    """"stored" (a readable folder under the current config and code key), "corrupt" (that folder exists but
+    cannot be read: ``reproduce`` sets it aside and trains the run again), "stale" (a folder of the same config
+    stored under an older code key: its code changed, it trains again and is never shown as a current result)
+    or "missing"."""
+    config = resolve_config(config)
+    target = run_dir(config, results_dir)
+    if all((target / f).is_file() for f in FILES):
+        try:
+            load_run(target)
+        except CorruptRun:
+            return "corrupt"
+        return "stored"
+    base = Path(results_dir) if results_dir else default_results_dir(config["profile"])
+    want = json.dumps(config, sort_keys=True, default=str)
+    for other in (base / config["notebook"]).glob(f"{config['name']}-*/config.json"):
+        if other.parent == target or other.parent.suffix.startswith(".corrupt"):
+            continue
+        try:
+            if json.dumps(json.loads(other.read_text()), sort_keys=True) == want:
+                return "stale"
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue                                      # an older folder's broken config: not this run's
+    return "missing"
 
 
-def write_record(path, record: dict) -> Path:
-    """Write a benchmark record as JSON (creating its folder)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=1) + "\n")
-    return path
+STATUSES = ("stored", "stale", "corrupt", "missing")
+
+
+def count_status(statuses) -> dict[str, int]:
+    """{status: count} over ``STATUSES`` (every key present): the one count reproduce, the chapters' status
+    lines and chapter 6's run-status table print."""
+    statuses = list(statuses)
+    unknown = set(statuses) - set(STATUSES)
+    if unknown:
+        raise ValueError(f"unknown run status(es) {sorted(unknown)}: expected {', '.join(STATUSES)}")
+    return {k: statuses.count(k) for k in STATUSES}
+
+
+def stored_runs(configs, results_dir=None, train: bool = False, progress: bool = False):
+    """Every config with its status, through the run cache: a list of (config, status, Run or None). With
+    ``train`` the missing, stale and corrupt runs are trained first (the smoke profile's notebooks)."""
+    out = []
+    for config in configs:
+        status = run_status(config, results_dir)
+        run = None
+        if status == "stored" or train:
+            try:
+                run = run_or_load(config, results_dir, train=train, progress=progress)
+                status = "stored"
+            except CacheMiss:
+                pass
+        out.append((config, status, run))
+    return out
 
 
 def save_predictions(path, arrays: dict) -> Path:
@@ -305,35 +220,92 @@ def save_predictions(path, arrays: dict) -> Path:
     return path
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def acquire_lock(work: Path) -> Path:
+    """Take the lock of a run's partial folder for this process, or raise RunLocked naming the live owner.
+    A lock left by a dead process on this host is taken over (with a warning); a lock from another host is
+    respected (its process cannot be checked from here)."""
+    work.mkdir(parents=True, exist_ok=True)
+    lock, me = work / LOCK, f"{socket.gethostname()} {os.getpid()}"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                host, pid = lock.read_text().split()
+                pid = int(pid)
+            except (OSError, ValueError):
+                host, pid = socket.gethostname(), -1     # unreadable or half-written: no live owner known
+            if host == socket.gethostname() and (pid == os.getpid() or pid < 0 or not _alive(pid)):
+                warnings.warn(f"{lock}: taking over the lock of process {pid} on {host}, which is not running",
+                              stacklevel=2)
+                lock.unlink(missing_ok=True)
+                continue
+            raise RunLocked(f"{work.parent.name}/{work.name.removesuffix('.partial')} is being trained by process "
+                            f"{pid} on {host} (lock file {lock})") from None
+        with os.fdopen(fd, "w") as f:
+            f.write(me)
+        return lock
+    raise RunLocked(f"{lock}: could not take the lock")
+
+
 def run_or_load(config: dict, results_dir=None, *, train: bool = True, progress: bool = True) -> Run:
     """The stored run for ``config`` if there is one; otherwise train it (if ``train``) and store it.
 
     config: a JSON-able dict with at least "task" (a name in fer_utils.tasks.TASKS), "notebook", "name",
     "profile" and "seed"; the task's recipe checks it and fills in the defaults (``resolve_config``).
-    Raises CacheMiss when nothing is stored and ``train`` is False.
+    Raises CacheMiss when nothing is stored and ``train`` is False (CorruptRun when the stored folder cannot
+    be read), RunLocked when another live process is training the run.
     """
     config = resolve_config(config)
     target = run_dir(config, results_dir)
     if all((target / f).is_file() for f in FILES):
-        return load_run(target)
+        try:
+            return load_run(target)
+        except CorruptRun as e:
+            if not train:
+                raise
+            aside = set_aside(target)
+            warnings.warn(f"corrupt run folder: {e}; moved aside to {aside.name} and trained again", stacklevel=2)
     if not train:
         raise CacheMiss(f"no stored run for {config['notebook']}/{config['name']} (key {run_key(config)}): "
                         f"train it with `python -m fer_utils.reproduce notebooks/{config['notebook']}.ipynb "
                         f"--profile {config.get('profile', 'smoke')}`")
-    from .tasks import TASKS
-    if config["task"] not in TASKS:
-        raise ValueError(f"config task={config['task']!r}: expected one of {', '.join(TASKS)}")
     work = target.with_name(target.name + ".partial")
-    work.mkdir(parents=True, exist_ok=True)
-    started = time.time()
-    out = TASKS[config["task"]](config, work, progress=progress)
-    wall = time.time() - started
+    lock = acquire_lock(work)
+    try:
+        if all((target / f).is_file() for f in FILES):   # another process stored it while we waited for the lock
+            return load_run(target)
+        started = time.time()
+        out = TASKS[config["task"]](config, work, progress=progress)
+        wall = time.time() - started
+        _store(work, config, out, wall)
+        lock.unlink()
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(work, target)
+    finally:
+        if lock.is_file() and lock.read_text() == f"{socket.gethostname()} {os.getpid()}":
+            lock.unlink()
+    return load_run(target)
+
+
+def _store(work: Path, config: dict, out: dict, wall: float) -> None:
+    """Write a finished task's files into its partial folder and drop its checkpoints."""
     (work / "config.json").write_text(json.dumps(config, indent=1, sort_keys=True))
     histories = {k: v for k, v in out.items() if k.endswith("_history")}  # e.g. a second phase's epochs
     (work / "metrics.json").write_text(json.dumps({"final": out["final"], "best_epoch": out.get("best_epoch"),
                                                    "history": out.get("history", []), **histories}, indent=1))
     save_predictions(work / "predictions.npz", out["predictions"])
-    from .train import fast_precision
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     provenance = {**machine_record(), "python": platform.python_version(), "precision": fast_precision(dev),
                   "code_hash": task_code_hash(config["task"])[:16], "seed": config.get("seed"),
@@ -343,34 +315,8 @@ def run_or_load(config: dict, results_dir=None, *, train: bool = True, progress:
                   "data": out.get("data", {}),
                   "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     (work / "provenance.json").write_text(json.dumps(provenance, indent=1))
-    for leftover in work.rglob("*.pt"):  # checkpoints (also a phase's, in a subfolder) are for resuming only
+    for leftover in [*work.rglob("*.pt"), *work.rglob("*.pt.unreadable")]:  # checkpoints are for resuming only
         leftover.unlink()
     for folder in sorted((d for d in work.rglob("*") if d.is_dir()), reverse=True):
         if not any(folder.iterdir()):
             folder.rmdir()
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(work, target)
-    return load_run(target)
-
-
-def aggregate(runs: list[Run], metrics=("macro_f1", "accuracy")):
-    """Mean and std over seeds of each group of runs sharing a name; one row per name."""
-    import pandas as pd
-    rows = [{"name": r.config["name"], "seed": r.config.get("seed"), **{m: r.final.get(m) for m in metrics},
-             "train_seconds": r.provenance.get("train_seconds"), "images_per_s": r.provenance.get("images_per_s")}
-            for r in runs]
-    df = pd.DataFrame(rows)
-    out = df.groupby("name", sort=False).agg(
-        seeds=("seed", "count"), **{f"{m}_mean": (m, "mean") for m in metrics},
-        **{f"{m}_std": (m, lambda s: float(np.std(s, ddof=1)) if len(s) > 1 else 0.0) for m in metrics},
-        train_seconds=("train_seconds", "mean"), images_per_s=("images_per_s", "mean"))
-    return out
-
-
-def mean_std(values, digits: int = 3, scale: float = 1.0) -> str:
-    """'m ± s' over seeds (sample std), e.g. for a table cell; one value gives just 'm'."""
-    v = np.asarray(values, dtype=float) * scale
-    if len(v) == 1:
-        return f"{v[0]:.{digits}f}"
-    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"

@@ -23,6 +23,7 @@ import dataclasses
 import functools
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -241,6 +242,23 @@ def _save_atomic(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _read_checkpoint(path: Path, device) -> dict | None:
+    """A checkpoint written by ``fit`` (loaded with weights_only=True: tensors, numbers, strings and
+    containers only), or None with a warning naming the file when it cannot be read (truncated, from another
+    version, not a checkpoint): the run then restarts from scratch and the file is moved aside."""
+    try:
+        saved = torch.load(path, map_location=device, weights_only=True)
+        if not isinstance(saved, dict) or not {"model", "optimizers", "history", "best", "epoch"} <= set(saved):
+            raise ValueError("not a checkpoint written by fer_utils.train.fit")
+    except Exception as e:  # noqa: BLE001 - any unreadable file means: train from scratch, and say so
+        aside = path.with_name(path.name + ".unreadable")
+        os.replace(path, aside)
+        warnings.warn(f"checkpoint {path} cannot be read ({type(e).__name__}: {str(e)[:200]}); the run restarts "
+                      f"from scratch (the file is kept as {aside.name})", stacklevel=3)
+        return None
+    return saved
+
+
 def _optimizer(groups: list[dict], cfg: TrainConfig) -> torch.optim.Optimizer:
     for g in groups:
         g.setdefault("lr", cfg.lr)
@@ -316,8 +334,8 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
     best = {"score": -float("inf"), "epoch": -1, "state": None}
     start_epoch, train_seconds, images_seen = 0, 0.0, 0
     ckpt = Path(ckpt_dir) / "last.pt" if ckpt_dir else None
-    if ckpt is not None and ckpt.is_file():
-        saved = torch.load(ckpt, map_location=device, weights_only=False)
+    saved = _read_checkpoint(ckpt, device) if ckpt is not None and ckpt.is_file() else None
+    if saved is not None:
         model.load_state_dict(saved["model"])
         for name, opt in opts.items():
             opt.load_state_dict(saved["optimizers"][name])

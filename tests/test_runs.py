@@ -4,9 +4,11 @@ import json
 import numpy as np
 import pytest
 
+from fer_utils import codekey as K
 from fer_utils import runs as R
 from fer_utils import tasks
 from fer_utils.experiments import runs_for
+from fer_utils.report import aggregate, mean_std
 from fer_utils.reproduce import main as reproduce
 
 
@@ -54,19 +56,19 @@ def test_changed_config_or_code_is_never_served_from_the_cache(tmp_path, toy_tas
 
 
 def test_code_hash_ignores_docstrings_but_not_code():
-    a = ast.dump(R._strip_docstrings(ast.parse('def f(x):\n    """Doc."""\n    return x + 1\n')))
-    b = ast.dump(R._strip_docstrings(ast.parse('def f(x):\n    """Other words."""\n    # note\n    return x + 1\n')))
-    c = ast.dump(R._strip_docstrings(ast.parse('def f(x):\n    """Doc."""\n    return x + 2\n')))
+    a = ast.dump(K._strip_docstrings(ast.parse('def f(x):\n    """Doc."""\n    return x + 1\n')))
+    b = ast.dump(K._strip_docstrings(ast.parse('def f(x):\n    """Other words."""\n    # note\n    return x + 1\n')))
+    c = ast.dump(K._strip_docstrings(ast.parse('def f(x):\n    """Doc."""\n    return x + 2\n')))
     assert a == b != c
 
 
 def test_aggregate_mean_and_std_over_seeds(tmp_path, toy_task):
     runs = [R.run_or_load(config(seed=s), tmp_path) for s in (0, 1, 2)]
-    table = R.aggregate(runs)
+    table = aggregate(runs)
     assert table.loc["m", "seeds"] == 3
     assert table.loc["m", "macro_f1_mean"] == pytest.approx(0.6)
     assert table.loc["m", "macro_f1_std"] == pytest.approx(0.1)
-    assert R.mean_std([0.5, 0.6, 0.7]) == "0.600 ± 0.100"
+    assert mean_std([0.5, 0.6, 0.7]) == "0.600 ± 0.100"
 
 
 def test_smoke_runs_never_go_to_results(monkeypatch, tmp_path):
@@ -92,30 +94,30 @@ def test_reproduce_lists_the_notebook_runs(capsys, tmp_path):
 
 
 def test_code_key_covers_what_a_task_imports_and_nothing_else():
-    names = {p.relative_to(R.PACKAGE_DIR).as_posix() for p in R.task_files("supervised")}
+    names = {p.relative_to(K.PACKAGE_DIR).as_posix() for p in K.task_files("supervised")}
     assert {"tasks/supervised.py", "tasks/common.py", "train.py", "augment.py", "models.py", "losses/common.py",
             "data/ferplus.py", "schedules.py"} <= names
     assert not names & {"plots.py", "report.py", "verdicts.py", "losses/cct.py", "tasks/cct.py", "runs.py",
                         "experiments.py", "leaderboard.py"}
-    assert "losses/cct.py" in {p.relative_to(R.PACKAGE_DIR).as_posix() for p in R.task_files("cct")}
+    assert "losses/cct.py" in {p.relative_to(K.PACKAGE_DIR).as_posix() for p in K.task_files("cct")}
 
 
 def test_editing_a_module_changes_the_keys_of_the_tasks_that_import_it_only(tmp_path):
     import shutil
     pkg = tmp_path / "fer_utils"
-    shutil.copytree(R.PACKAGE_DIR, pkg, ignore=shutil.ignore_patterns("sample_data", "__pycache__"))
-    before = {t: R.task_code_hash(t, pkg) for t in ("supervised", "cct")}
+    shutil.copytree(K.PACKAGE_DIR, pkg, ignore=shutil.ignore_patterns("sample_data", "__pycache__"))
+    before = {t: K.task_code_hash(t, pkg) for t in ("supervised", "cct")}
     cct_loss = pkg / "losses" / "cct.py"
     cct_loss.write_text(cct_loss.read_text() + "\nEXTRA = 1\n")
-    after = {t: R.task_code_hash(t, pkg) for t in ("supervised", "cct")}
+    after = {t: K.task_code_hash(t, pkg) for t in ("supervised", "cct")}
     assert after["supervised"] == before["supervised"] and after["cct"] != before["cct"]
     train = pkg / "train.py"
     train.write_text(train.read_text() + "\nEXTRA = 2\n")
-    edited = {t: R.task_code_hash(t, pkg) for t in ("supervised", "cct")}
+    edited = {t: K.task_code_hash(t, pkg) for t in ("supervised", "cct")}
     assert edited["supervised"] != before["supervised"] and edited["cct"] != after["cct"]
     plots = pkg / "plots.py"  # presentation: imported by no task
     plots.write_text(plots.read_text() + "\nEXTRA = 3\n")
-    assert {t: R.task_code_hash(t, pkg) for t in ("supervised", "cct")} == edited
+    assert {t: K.task_code_hash(t, pkg) for t in ("supervised", "cct")} == edited
 
 
 def test_self_training_chapter_runs_the_papers_protocols():
@@ -253,7 +255,7 @@ def test_runs_are_found_by_name_and_an_unknown_name_is_an_error():
 
 
 def test_status_tells_stored_from_stale_from_missing(tmp_path, toy_task, monkeypatch):
-    from fer_utils.experiments import run_status
+    from fer_utils.runs import run_status
     c = config()
     assert run_status(c, tmp_path) == "missing"
     R.run_or_load(c, tmp_path)
@@ -425,7 +427,7 @@ def test_jobs_train_every_run_once_in_parallel_workers_and_write_the_summary(tmp
                if line.lstrip().startswith(("w1[", "w2["))]
     assert sorted(trained) == ["resnet18-majority seed 0", "resnet18-single_annotator seed 0"]
     assert (tmp_path / "00_data" / "summary.csv").is_file()
-    from fer_utils.experiments import run_status
+    from fer_utils.runs import run_status
     assert [run_status(c, tmp_path) for c in runs_for("00_data", "smoke")] == ["stored", "stored"]
     # nothing left to train: the workers claim nothing, the parent loads both
     assert reproduce(["00_data", "--profile", "smoke", "--out", str(tmp_path), "--jobs", "2"]) == 0

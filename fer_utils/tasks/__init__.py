@@ -30,7 +30,21 @@ def task(name, recipe):
     return register
 
 
+def resolve_config(config: dict) -> dict:
+    """The full resolved recipe of a run config: checked by its task's recipe class (an unknown or misspelt
+    key, or a training-block key TrainConfig lacks, is an error naming the key and the allowed ones) with
+    every default filled in. This is what the run key hashes and config.json stores. A task registered
+    without a recipe (a reader's own) keeps its config as given."""
+    where = f"{config.get('notebook', '?')}/{config.get('name', '?')}"
+    if "task" not in config:
+        raise ValueError(f"run config {where}: no 'task' key")
+    if config["task"] not in TASKS:
+        raise ValueError(f"run config {where}: task={config['task']!r}: expected one of {', '.join(TASKS)}")
+    recipe = getattr(TASKS[config["task"]], "recipe", None)
+    return recipe.from_config(config).to_config() if recipe is not None else dict(config)
+
+
 from . import abaw5_expression, abaw5_multitask, cct, self_training, ssl_all_labels, ssl_temporal, supervised  # noqa: E402,F401  (registers the tasks)
 from .common import Recipe, data_root_for, final_test_metrics, load_ferplus_splits, outcome  # noqa: E402
 
-__all__ = ["Recipe", "TASKS", "data_root_for", "final_test_metrics", "load_ferplus_splits", "outcome", "task"]
+__all__ = ["Recipe", "TASKS", "resolve_config", "data_root_for", "final_test_metrics", "load_ferplus_splits", "outcome", "task"]
