@@ -20,7 +20,7 @@ from fer_utils.losses import supervised_ce
 from fer_utils.models import build_model
 from fer_utils.paths import RESULTS_DIR
 from fer_utils.provenance import machine_record, write_record
-from fer_utils.train import DeviceData, TrainConfig, fast_precision, fit, seed_everything
+from fer_utils.train import DeviceData, Method, TrainConfig, fast_precision, fit, seed_everything
 
 CANDIDATES = ("resnet18_w16_s2", "resnet18_w24_s2", "resnet18_w32_s2", "resnet18_w16_s1", "resnet18",
               # compact members of the other families (chapter 5's ensemble, AU and VA backbones)
@@ -31,7 +31,7 @@ def measure(arch: str, train, batch_size: int, steps: int, amp: bool) -> dict:
     seed_everything(0)
     model = build_model(arch, 8)
     cfg = TrainConfig(epochs=2, batch_size=batch_size, steps_per_epoch=steps, lr=5e-4, amp=amp, device="cpu")
-    result = fit(model, DeviceData.from_record(train, "cpu"), None, supervised_ce, cfg, num_classes=8,
+    result = fit(model, (DeviceData.from_record(train, "cpu"), None), Method(supervised_ce, num_classes=8), cfg,
                  progress=False)
     return {"arch": arch, "params": sum(p.numel() for p in model.parameters()),
             "precision": fast_precision(torch.device("cpu"), amp),

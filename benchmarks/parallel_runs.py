@@ -20,13 +20,13 @@ import subprocess
 import sys
 
 import torch
+from throughput import engine  # benchmarks/ (this script's folder) is on the path
 
 from fer_utils.data import load_ferplus
 from fer_utils.data.io import SAMPLE_ROOT
 from fer_utils.paths import RESULTS_DIR
 from fer_utils.provenance import machine_record, write_record
 from fer_utils.train import fast_precision
-from throughput import engine   # benchmarks/ (this script's folder) is on the path
 
 
 def one_process(smoke: bool, arch: str, batch: int, steps: int) -> float:
@@ -55,7 +55,7 @@ def main(argv=None):
     ap.add_argument("--out")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)   # internal: one timed process, N threads
     args = ap.parse_args(argv)
-    from fer_utils.experiments import CPU_ARCH
+    from fer_utils.profiles import CPU_ARCH
     batch, steps = (8, 3) if args.smoke else (64, 60)   # the cpu profile's batch for chapter 1
     if args.child:
         torch.set_num_threads(args.child)

@@ -25,21 +25,21 @@ import json
 import os
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from fer_utils.codekey import task_code_hash
 from fer_utils.data import load_ferplus
 from fer_utils.data.io import SAMPLE_ROOT
 from fer_utils.losses import supervised_ce
 from fer_utils.models import build_model
-from fer_utils.codekey import task_code_hash
 from fer_utils.paths import RESULTS_DIR
+from fer_utils.profiles import CPU_ARCH
 from fer_utils.provenance import machine_record, write_record
-from fer_utils.train import DeviceData, TrainConfig, fast_precision, fit, seed_everything
+from fer_utils.train import DeviceData, Method, TrainConfig, fast_precision, fit, seed_everything, use_channels_last
 
 
 class PILFaces(torch.utils.data.Dataset):
@@ -86,13 +86,13 @@ def plain_pipeline(images, labels, device, batch_size, steps, warmup, workers, a
     return steps * batch_size / (time.perf_counter() - t0)
 
 
-def engine(train, device, batch_size, epochs, compile_model, arch, steps_per_epoch=None) -> dict:
+def engine(train, device, batch_size, epochs, compile_model, arch, steps_per_epoch=None, amp=True) -> dict:
     """Images/s of fer_utils.train.fit (last epoch, so compilation is excluded) and its epoch time."""
     seed_everything(0)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=5e-4, compile=compile_model, device=str(device),
-                      steps_per_epoch=steps_per_epoch)
-    result = fit(build_model(arch, 8, dropout=0.5), DeviceData.from_record(train, device), None,
-                 supervised_ce, cfg, num_classes=8, progress=False)
+                      steps_per_epoch=steps_per_epoch, amp=amp)
+    result = fit(build_model(arch, 8, dropout=0.5), (DeviceData.from_record(train, device), None),
+                 Method(supervised_ce, num_classes=8), cfg, progress=False)
     last = result.history[-1]
     return {"img_per_s": last["images_per_s"], "epoch_seconds": last["epoch_seconds"],
             "first_epoch_seconds": result.history[0]["epoch_seconds"]}
@@ -108,14 +108,17 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, help="alternating timings of each pipeline (default: 3 on the CPU, 1 "
                                                  "on CUDA and with --smoke)")
     ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--precision", choices=("auto", "fp32"), default="auto",
+                    help="the engine's precision: auto (bf16 where native) or fp32 (what an fp32-only CPU runs)")
     ap.add_argument("--out")
     args = ap.parse_args(argv)
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
     cpu = device.type == "cpu"
-    from fer_utils.experiments import CPU_ARCH
     arch = args.arch or (CPU_ARCH if cpu else "resnet18")
     workers = args.workers or min(8, os.cpu_count() or 1)
-    out_default = RESULTS_DIR / "benchmarks" / ("throughput-cpu.json" if cpu else "throughput.json")
+    amp = args.precision == "auto"
+    suffix = "" if amp else "-fp32"
+    out_default = RESULTS_DIR / "benchmarks" / (f"throughput-cpu{suffix}.json" if cpu else f"throughput{suffix}.json")
     if args.smoke:
         train = load_ferplus("train", SAMPLE_ROOT)
         batch, epochs, steps, warmup, spe = 16, 2, 3, 1, 3
@@ -132,12 +135,13 @@ def main(argv=None):
         raise ValueError(f"--repeats={repeats}: expected at least 1")
     engines, plains = [], []
     for _ in range(repeats):   # alternate, so that a drift of the machine's speed hits both pipelines alike
-        engines.append(engine(train, device, batch, epochs, arch=arch, steps_per_epoch=spe,
+        engines.append(engine(train, device, batch, epochs, arch=arch, steps_per_epoch=spe, amp=amp,
                               compile_model=not args.no_compile and device.type == "cuda"))
         plains.append(plain_pipeline(train.images, train.labels, device, batch, steps, warmup, workers, arch))
     eng = {k: statistics.median(e[k] for e in engines) for k in engines[0]}
     plain = statistics.median(plains)
-    record = {**machine_record(), "precision": fast_precision(device), "arch": arch,
+    precision = fast_precision(device, amp)
+    record = {**machine_record(), "precision": precision, "arch": arch,
               "code_hash": task_code_hash("supervised")[:16], "smoke": args.smoke, "n_train": len(train),
               "batch_size": batch,
               "engine_img_per_s": round(eng["img_per_s"], 1), "plain_img_per_s": round(plain, 1),
@@ -148,7 +152,8 @@ def main(argv=None):
               "repeats": repeats, "engine_img_per_s_repeats": [round(e["img_per_s"], 1) for e in engines],
               "plain_img_per_s_repeats": [round(p, 1) for p in plains],
               "engine": ("uint8 on the device, batches by index, batch-wise augmentation, "
-                         f"{fast_precision(device)}{' autocast + channels_last' if fast_precision(device) == 'bf16' else ''}"
+                         f"{precision}{' autocast' if precision == 'bf16' else ''}"
+                         f"{' + channels_last' if use_channels_last(device, amp) else ''}"
                          f"{', torch.compile' if device.type == 'cuda' and not args.no_compile else ''}"),
               "plain": f"DataLoader ({workers} workers) + PIL + torchvision transforms, fp32"}
     print(json.dumps(record, indent=1))

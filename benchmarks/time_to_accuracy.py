@@ -23,7 +23,6 @@ import argparse
 import functools
 import json
 
-
 from fer_utils.data import load_ferplus
 from fer_utils.data.io import SAMPLE_ROOT
 from fer_utils.labels import training_labels
@@ -31,7 +30,7 @@ from fer_utils.losses import supervised_ce
 from fer_utils.models import build_model
 from fer_utils.paths import RESULTS_DIR
 from fer_utils.provenance import machine_record, write_record
-from fer_utils.train import DeviceData, TrainConfig, evaluate, fit, seed_everything
+from fer_utils.train import DeviceData, Method, TrainConfig, evaluate, fit, seed_everything
 
 VARIANTS = {
     "adam-cosine": ({"optimizer": "adam", "lr": 5e-4, "weight_decay": 1e-4, "schedule": "cosine"}, 0.0),
@@ -73,7 +72,7 @@ def main(argv=None) -> int:
         cfg = TrainConfig(epochs=epochs, batch_size=batch, steps_per_epoch=spe, device="cpu",
                           flip_tta=args.flip_tta, **hyp)
         loss = functools.partial(supervised_ce, label_smoothing=smoothing)
-        result = fit(model, tr, va, loss, cfg, num_classes=8, progress=False)
+        result = fit(model, (tr, va), Method(loss, num_classes=8), cfg, progress=False)
         minutes, curve = 0.0, []
         for h in result.history:
             minutes += h["epoch_seconds"] / 60

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 # --------------------------------------------------------------------------- label spaces
 FERPLUS_CLASSES = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
@@ -114,7 +115,6 @@ class NoiseReport:
     counts: np.ndarray
 
     def table(self, class_names):
-        import pandas as pd
         return pd.DataFrame(self.matrix, index=class_names, columns=class_names)
 
 

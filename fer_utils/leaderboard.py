@@ -10,10 +10,17 @@ import json
 
 import numpy as np
 import pandas as pd
-from . import ensemble as E
-from .experiments import SSL_ALL_LABELS, SUBCLASSIFIERS, run_config, runs_for
+
+from .baseline import runs as ch0
+from .experiments import SSL_ALL_LABELS, run_config, runs_for
 from .labels import FERPLUS_CLASSES
 from .metrics import accuracy, macro_f1
+from .papers.abaw5_expression import runs as ch1
+from .papers.abaw5_multitask import ensemble as E
+from .papers.abaw5_multitask import runs as ch5
+from .papers.abaw5_multitask.runs import SUBCLASSIFIERS
+from .papers.cct import runs as ch2
+from .papers.self_training import runs as ch4
 from .report import collect, mean_std
 
 CHAPTERS = ("00_data", "01_abaw5_expression", "02_cct", "03_ssl_temporal", "04_self_training",
@@ -23,20 +30,22 @@ LABELS = {"single_annotator": "single-annotator labels", "majority": "majority l
 # method -> (paper, chapter of the method, {label setting: (notebook of the run, run name)})
 METHODS = {
     "fully supervised ResNet-18": ("000", "01_abaw5_expression", {
-        "single_annotator": ("00_data", "resnet18-single_annotator"), "majority": ("00_data", "resnet18-majority")}),
+        "single_annotator": ("00_data", ch0.run_name("single_annotator")),
+        "majority": ("00_data", ch0.run_name("majority"))}),
     "MutexMatch + dynamic adaptive threshold": ("000", "01_abaw5_expression", {
-        "single_annotator": ("01_abaw5_expression", "mutexmatch-single_annotator"),
-        "majority": ("01_abaw5_expression", "mutexmatch-majority")}),
+        "single_annotator": ("01_abaw5_expression", ch1.run_name("mutexmatch", "single_annotator")),
+        "majority": ("01_abaw5_expression", ch1.run_name("mutexmatch", "majority"))}),
     "noise-aware model (learned weights + attention consistency)": ("000", "01_abaw5_expression", {
-        "single_annotator": ("01_abaw5_expression", "noise-aware-single_annotator"),
-        "majority": ("01_abaw5_expression", "noise-aware-majority")}),
+        "single_annotator": ("01_abaw5_expression", ch1.run_name("noise_aware", "single_annotator")),
+        "majority": ("01_abaw5_expression", ch1.run_name("noise_aware", "majority"))}),
     "CCT (three networks, consensus)": ("001", "02_cct", {
-        "single_annotator": ("02_cct", "cct-single_annotator"), "majority": ("02_cct", "cct-majority")}),
+        "single_annotator": ("02_cct", ch2.run_name("cct", "single_annotator")),
+        "majority": ("02_cct", ch2.run_name("cct", "majority"))}),
     "teacher/student with debiased feedback (all labels)": ("002", "03_ssl_temporal", {
         "single_annotator": ("06_leaderboard", f"{SSL_ALL_LABELS}-single_annotator"),
         "majority": ("06_leaderboard", f"{SSL_ALL_LABELS}-majority")}),
     "self-training + sample weights (unlabelled: FER+ train pool)": ("003", "04_self_training", {
-        "single_annotator": ("04_self_training", "ferplus-pool-st_sw"),
+        "single_annotator": ("04_self_training", ch4.run_name("ferplus-pool", "st_sw")),
         "majority": ("06_leaderboard", "ferplus-pool-majority-st_sw")}),
     "ensemble of five, priority rules": ("004", "05_abaw5_multitask", {
         "single_annotator": ("ensemble", "single_annotator"), "majority": ("ensemble", "majority")}),
@@ -44,14 +53,17 @@ METHODS = {
 
 # synthetic-noise sweeps run by the chapters: method -> {noise rate: (notebook, run name)}
 SWEEPS = {
-    "fully supervised (chapter 1 budget)": {0.0: ("01_abaw5_expression", "supervised-majority"),
-                                            0.2: ("01_abaw5_expression", "supervised-sym0.2"),
-                                            0.4: ("01_abaw5_expression", "supervised-sym0.4")},
-    "noise-aware model": {0.0: ("01_abaw5_expression", "noise-aware-majority"),
-                          0.2: ("01_abaw5_expression", "noise-aware-sym0.2"), 0.4: ("01_abaw5_expression", "noise-aware-sym0.4")},
-    "one network, CCT's recipe": {0.0: ("02_cct", "baseline-majority"), 0.2: ("02_cct", "baseline-sym0.2"),
-                                  0.4: ("02_cct", "baseline-sym0.4")},
-    "CCT": {0.0: ("02_cct", "cct-majority"), 0.2: ("02_cct", "cct-sym0.2"), 0.4: ("02_cct", "cct-sym0.4")},
+    "fully supervised (chapter 1 budget)": {0.0: ("01_abaw5_expression", ch1.run_name("supervised", "majority")),
+                                            0.2: ("01_abaw5_expression", ch1.run_name("supervised", "symmetric:0.2")),
+                                            0.4: ("01_abaw5_expression", ch1.run_name("supervised", "symmetric:0.4"))},
+    "noise-aware model": {0.0: ("01_abaw5_expression", ch1.run_name("noise_aware", "majority")),
+                          0.2: ("01_abaw5_expression", ch1.run_name("noise_aware", "symmetric:0.2")),
+                          0.4: ("01_abaw5_expression", ch1.run_name("noise_aware", "symmetric:0.4"))},
+    "one network, CCT's recipe": {0.0: ("02_cct", ch2.run_name("baseline", "majority")),
+                                  0.2: ("02_cct", ch2.run_name("baseline", "symmetric:0.2")),
+                                  0.4: ("02_cct", ch2.run_name("baseline", "symmetric:0.4"))},
+    "CCT": {0.0: ("02_cct", ch2.run_name("cct", "majority")), 0.2: ("02_cct", ch2.run_name("cct", "symmetric:0.2")),
+            0.4: ("02_cct", ch2.run_name("cct", "symmetric:0.4"))},
 }
 
 
@@ -151,19 +163,19 @@ def robustness(groups) -> pd.DataFrame:
 # method -> (what the reference is, {label setting: (notebook, run name)}); None: no such run in the lists.
 SAME_RECIPE = {
     "MutexMatch + dynamic adaptive threshold": ("fully supervised, chapter 1 budget", {
-        "single_annotator": ("01_abaw5_expression", "supervised-single_annotator"),
-        "majority": ("01_abaw5_expression", "supervised-majority")}),
+        "single_annotator": ("01_abaw5_expression", ch1.run_name("supervised", "single_annotator")),
+        "majority": ("01_abaw5_expression", ch1.run_name("supervised", "majority"))}),
     "noise-aware model (learned weights + attention consistency)": ("fully supervised, chapter 1 budget", {
-        "single_annotator": ("01_abaw5_expression", "supervised-single_annotator"),
-        "majority": ("01_abaw5_expression", "supervised-majority")}),
+        "single_annotator": ("01_abaw5_expression", ch1.run_name("supervised", "single_annotator")),
+        "majority": ("01_abaw5_expression", ch1.run_name("supervised", "majority"))}),
     "CCT (three networks, consensus)": ("one network, CCT's recipe", {
-        "single_annotator": ("02_cct", "baseline-single_annotator"), "majority": ("02_cct", "baseline-majority")}),
+        "single_annotator": ("02_cct", ch2.run_name("baseline", "single_annotator")), "majority": ("02_cct", ch2.run_name("baseline", "majority"))}),
     "teacher/student with debiased feedback (all labels)": ("none in the run lists", None),
     "self-training + sample weights (unlabelled: FER+ train pool)": ("plain training, chapter 4 recipe", {
-        "single_annotator": ("04_self_training", "ferplus-none"), "majority": ("04_self_training", "ferplus-majority-none")}),
+        "single_annotator": ("04_self_training", ch4.run_name("ferplus", "none")), "majority": ("04_self_training", ch4.run_name("ferplus-majority", "none"))}),
     "ensemble of five, priority rules": ("its ResNet-18 member alone", {
-        "single_annotator": ("05_abaw5_multitask", "resnet18-single_annotator"),
-        "majority": ("05_abaw5_multitask", "resnet18-majority")}),
+        "single_annotator": ("05_abaw5_multitask", ch5.run_name("resnet18", "single_annotator")),
+        "majority": ("05_abaw5_multitask", ch5.run_name("resnet18", "majority"))}),
 }
 
 

@@ -6,8 +6,9 @@ so that a class absent from the predictions still counts (F1 = 0), as in the ABA
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix as _sk_confusion, f1_score
-from sklearn.metrics import precision_recall_fscore_support
+import pandas as pd
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.metrics import confusion_matrix as _sk_confusion
 
 
 def _np(x) -> np.ndarray:
@@ -46,7 +47,6 @@ def abaw_overall(y_true, y_pred, num_classes: int) -> float:
 
 def per_class_f1(y_true, y_pred, class_names):
     """A table (pandas DataFrame) with precision, recall, F1 and support per class name."""
-    import pandas as pd
     y_true, y_pred = _pair(y_true, y_pred)
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=list(range(len(class_names))),
                                                  zero_division=0)

@@ -67,6 +67,14 @@ def _conv3x3(conv: nn.Conv2d, in_channels: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_channels, conv.out_channels, 3, stride=stride, padding=1, bias=conv.bias is not None)
 
 
+def check_arch(arch: str) -> str:
+    """``arch`` if ``build_backbone`` knows it, else a ValueError listing the names and patterns it takes."""
+    base = arch[:-3] if arch.endswith("_s2") else arch
+    if not (COMPACT.match(arch) or base in ARCHS[:9] or base == "densenet_k12" or arch in ARCHS):
+        raise ValueError(f"arch={arch!r}: expected one of {', '.join(ARCHS + ARCH_PATTERNS)} (W: a width, S: 1 or 2)")
+    return arch
+
+
 def build_backbone(arch: str, in_channels: int = 1) -> tuple[nn.Module, int]:
     """A torchvision architecture adapted to 48 x 48 inputs, as (module giving (N, D, h, w) maps, D)."""
     compact = COMPACT.match(arch)
@@ -139,141 +147,3 @@ def load_backbone(model: FERNet, state_dict: dict, strict: bool = True) -> FERNe
         raise ValueError("state_dict holds no 'backbone.*' weights")
     model.backbone.load_state_dict(backbone, strict=strict)
     return model
-
-
-class CoTrained(nn.Module):
-    """K networks of one architecture with different random initialisations (CCT, paper 001).
-
-    ``model(x)`` returns the list of the K logits tensors (each (N, C)).
-    """
-
-    def __init__(self, k: int, num_classes: int, arch: str = "resnet18", in_channels: int = 1,
-                 dropout: float = 0.0):
-        super().__init__()
-        self.nets = nn.ModuleList(FERNet(num_classes, arch, in_channels, dropout) for _ in range(k))
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        return [net(x) for net in self.nets]
-
-
-def ensemble_log_probs(logits_list: list[torch.Tensor]) -> torch.Tensor:
-    """log of the mean of the K softmax outputs (the CCT inference rule, usable as logits). (N, C)."""
-    probs = torch.stack([torch.softmax(z.float(), dim=1) for z in logits_list]).mean(0)
-    return probs.clamp_min(1e-12).log()
-
-
-class TwoHeadNet(nn.Module):
-    """MutexMatch's two classifiers on one backbone (paper 000 §2.3, method notes A1): the True-Positive
-    Classifier (the usual fc) and the True-Negative Classifier ``tnc``, a second Linear(D, C).
-
-    ``model(x)`` gives the TPC logits; ``model(x, heads=True)`` gives (TPC logits, TNC logits, TNC logits on
-    detached features): the last one trains only the TNC (L_sep), the second also the backbone (L_n).
-    """
-
-    def __init__(self, num_classes: int, arch: str = "resnet18", in_channels: int = 1, dropout: float = 0.0):
-        super().__init__()
-        self.net = FERNet(num_classes, arch, in_channels, dropout)
-        self.tnc = nn.Linear(self.net.feature_dim, num_classes)
-
-    def forward(self, x: torch.Tensor, heads: bool = False):
-        if not heads:
-            return self.net(x)
-        logits, features, _ = self.net(x, return_features=True)
-        return logits, self.tnc(features), self.tnc(features.detach())
-
-
-class ImportanceNet(nn.Module):
-    """A classifier with SCN's learned per-sample importance (paper 000 Eq. 5, method notes A3):
-    alpha = sigmoid(w_a . x + b_a) from the pooled feature x.
-
-    ``model(x)`` gives the logits W x + b; ``model(x, return_all=True)`` gives (logits, alpha (N,),
-    class attention maps (N, C, h, w)) for the weighted CE and the attention consistency.
-    """
-
-    def __init__(self, num_classes: int, arch: str = "resnet18", in_channels: int = 1, dropout: float = 0.0):
-        super().__init__()
-        self.net = FERNet(num_classes, arch, in_channels, dropout)
-        self.importance = nn.Linear(self.net.feature_dim, 1)
-
-    def forward(self, x: torch.Tensor, return_all: bool = False):
-        logits, features, maps = self.net(x, return_features=True)
-        if not return_all:
-            return logits
-        alpha = torch.sigmoid(self.importance(features)).squeeze(1)
-        return logits, alpha, class_attention_maps(maps, self.net.fc.weight)
-
-
-class FrozenFeatureClassifier(nn.Module):
-    """The ABAW organisers' baseline in spirit (paper 000 §2.1): a frozen backbone trained for another task,
-    then three trainable fully connected layers and the output layer (softmax in the loss)."""
-
-    def __init__(self, backbone: nn.Module, feature_dim: int, num_classes: int, hidden=(512, 256, 128),
-                 dropout: float = 0.5):
-        super().__init__()
-        self.backbone = backbone
-        for p in self.backbone.parameters():
-            p.requires_grad_(False)
-        layers, width = [], feature_dim
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU(inplace=True), nn.Dropout(dropout)]
-            width = h
-        self.head = nn.Sequential(*layers, nn.Linear(width, num_classes))
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self.backbone.eval()  # frozen: BatchNorm statistics stay those of the other task
-        return self
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            features = self.backbone(x).mean(dim=(2, 3))
-        return self.head(features)
-
-
-class TeacherStudent(nn.Module):
-    """Paper 002's teacher and student: two networks of the same architecture (method notes A5). ``fit``
-    keeps one optimiser per network; the task's step updates the student first, then the teacher with the
-    student's feedback. The forward is the student's (what the temporal phase and the evaluation use)."""
-
-    def __init__(self, num_classes: int, arch: str = "resnet18", dropout: float = 0.0):
-        super().__init__()
-        self.teacher = FERNet(num_classes, arch, dropout=dropout)
-        self.student = FERNet(num_classes, arch, dropout=dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.student(x)
-
-
-class VAModel(nn.Module):
-    """Paper 004 §2 (Fig. 1; method notes B-004.1-2) on precomputed, concatenated features of several frozen
-    backbones (N, D): polarity classifiers for valence and arousal (3 classes: -1, in between, +1; trained
-    first with CE, Eq. 1, then frozen), a valence head MLP -> tanh, and an arousal head whose input is the
-    arousal features concatenated with the valence head's hidden features (detached) -> tanh
-    (``feed_valence=False``: the arousal head sees the features only).
-    forward -> {"valence", "arousal"} (N,) regressions and {"pol_valence", "pol_arousal"} (N, 3) logits."""
-
-    def __init__(self, in_dim: int, hidden: int = 256, dropout: float = 0.1, feed_valence: bool = True):
-        super().__init__()
-        self.feed_valence = feed_valence  # False: the ablation without the valence -> arousal link
-        self.pol_valence, self.pol_arousal = nn.Linear(in_dim, 3), nn.Linear(in_dim, 3)
-        self.valence_hidden = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout))
-        self.arousal_hidden = nn.Sequential(nn.Linear(in_dim + hidden * feed_valence, hidden), nn.ReLU(),
-                                            nn.Dropout(dropout))
-        self.valence_out, self.arousal_out = nn.Linear(hidden, 1), nn.Linear(hidden, 1)
-
-    def forward(self, features: torch.Tensor) -> dict:
-        hv = self.valence_hidden(features)
-        ha = self.arousal_hidden(torch.cat([features, hv.detach()], 1) if self.feed_valence else features)
-        return {"valence": torch.tanh(self.valence_out(hv)).squeeze(1),
-                "arousal": torch.tanh(self.arousal_out(ha)).squeeze(1),
-                "pol_valence": self.pol_valence(features), "pol_arousal": self.pol_arousal(features)}
-
-
-def va_predict(out: dict) -> torch.Tensor:
-    """Paper 004's inference (B-004.1): -1 or +1 where a polarity classifier predicts an extreme, else the
-    regressor's value. -> (N, 2) valence, arousal."""
-    cols = []
-    for dim in ("valence", "arousal"):
-        pol = out[f"pol_{dim}"].argmax(1)
-        cols.append(torch.where(pol == 0, -1.0, torch.where(pol == 2, 1.0, out[dim].float())))
-    return torch.stack(cols, 1)

@@ -22,6 +22,10 @@ class PaperTable:
     def items(self):
         return self.rows.items()
 
+    def scores(self, key) -> dict:
+        """A row given as (F1, accuracy, overall) as the {metric: value} a comparison table takes."""
+        return dict(zip(("macro_f1", "accuracy", "abaw_overall"), self.rows[key]))
+
     @property
     def source(self) -> str:
         return f"paper {self.paper}, {self.table} ({self.what})"
@@ -38,6 +42,13 @@ P001_T1 = PaperTable("001", "Table 1", "F1, accuracy, overall; Aff-Wild2 validat
 P001_T3 = PaperTable("001", "Table 3", "(F1, accuracy, overall) by the number of networks K",
                      {1: (0.3311, 0.5705, 0.41), 2: (0.3744, 0.621, 0.456), 3: (0.4040, 0.6378, 0.4814),
                       4: (0.366, 0.613, 0.447)})
+P001_T4 = PaperTable("001", "Table 4", "(F1, accuracy, overall) by the pretraining dataset",
+                     {"MS-Celeb-1M": (0.378, 0.609, 0.454), "RAF-DB": (0.383, 0.615, 0.460),
+                      "AffectNet": (0.4040, 0.6378, 0.4814)})
+P001_T5 = PaperTable("001", "Table 5", "(F1, accuracy, overall) without and with oversampling (MS-Celeb-1M init)",
+                     {"without": (0.378, 0.609, 0.454), "with": (0.357, 0.58, 0.43)})
+P001_T6 = PaperTable("001", "Table 6", "(F1, accuracy, overall) by the loss (MS-Celeb-1M init)",
+                     {"CE": (0.3634, 0.610, 0.445), "CE + consistency": (0.378, 0.609, 0.454)})
 P001_T7 = PaperTable("001", "Table 7", "(F1, accuracy, overall) by the ramp-up exponent beta",
                      {0.1: (0.352, 0.593, 0.432), 0.65: (0.378, 0.609, 0.454), 1.0: (0.390, 0.6378, 0.472),
                       1.5: (0.378, 0.6269, 0.460), 2.0: (0.3969, 0.6160, 0.469), 3.0: (0.4051, 0.6226, 0.4769),

@@ -2,6 +2,15 @@
 matplotlib Figure (the notebook displays it; nothing is saved behind the reader's back)."""
 from __future__ import annotations
 
+import pandas as pd
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
+
+try:   # IPython comes with Jupyter; the package itself does not need it
+    from IPython import get_ipython
+except ImportError:  # pragma: no cover
+    get_ipython = None
+
 import io
 
 import matplotlib.pyplot as plt
@@ -27,8 +36,7 @@ def display_compact_figures(shell=None) -> None:
     """Make this IPython session show (and glue) every matplotlib figure as ``compact_png``. Call it once
     in a notebook's import cell, after matplotlib's inline backend is active."""
     if shell is None:
-        from IPython import get_ipython
-        shell = get_ipython()
+        shell = get_ipython() if get_ipython is not None else None
     if shell is None:
         raise RuntimeError("display_compact_figures: not running inside IPython (a notebook or kernel)")
     plt.close(plt.figure())   # activate the inline backend first: activating it later would replace the formatter
@@ -58,7 +66,6 @@ def image_grid(record, per_class: int = 8, seed: int = 0, title: str | None = No
 
 def class_distribution(counts: dict[str, dict[str, int]], title: str = "Images per class"):
     """Grouped bars: ``counts[split][class] = n`` (log scale, imbalance is the point)."""
-    import pandas as pd
     df = pd.DataFrame(counts)
     fig, ax = plt.subplots(figsize=(8, 3.2))
     df.plot.bar(ax=ax, logy=True, width=0.8)
@@ -208,8 +215,6 @@ def faces(images: np.ndarray, captions, title: str, ncols: int = 8):
 
 def timeline(rows: dict[str, np.ndarray], class_names, title: str):
     """Label sequences of one clip as coloured bands, one band per row (truth, predictions, ...)."""
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
     k = len(class_names)
     colours = plt.get_cmap("tab10").colors[:k]
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.2))

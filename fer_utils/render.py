@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-from .experiments import PROFILES
+import papermill
+
+from .profiles import PROFILES
 
 
 def hide_injected_parameters(path) -> int:
@@ -41,9 +44,6 @@ def main(argv=None) -> int:
     ap.add_argument("notebooks", nargs="+")
     ap.add_argument("--profile", choices=[p for p in PROFILES if p != "smoke"], default="cpu")
     args = ap.parse_args(argv)
-    import os
-
-    import papermill
     # the kernel inherits the environment: a non-interactive MPLBACKEND (e.g. Agg, as CI sets) would keep
     # the inline backend from embedding the figures in the committed notebook
     os.environ.pop("MPLBACKEND", None)

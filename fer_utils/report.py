@@ -10,6 +10,7 @@ import pandas as pd
 from .budget import estimate_minutes
 from .experiments import NOTEBOOKS, runs_for
 from .paths import RESULTS_DIR
+from .profiles import PROFILES
 from .runs import CacheMiss, Run, count_status, run_or_load, run_status, stored_runs
 
 METRICS = (("macro_f1", "F1"), ("accuracy", "Acc"), ("abaw_overall", "Overall"))
@@ -47,18 +48,48 @@ def collect(configs: list[dict], train: bool = True, progress: bool = False) -> 
     return runs, missing
 
 
-def group_runs(runs: list[Run]) -> dict[str, list[Run]]:
+class ChapterRuns(list):
+    """A chapter's stored runs, knowing every run name of its run list on any profile (``names``), stored or
+    not."""
+
+    def __init__(self, runs, names):
+        super().__init__(runs)
+        self.names = frozenset(names)
+
+
+class RunGroups(dict):
+    """{run name: stored runs}, knowing every name of the run list (``names``): asking for a name that is not
+    in the list is an error naming it, never a silent *pending*."""
+
+    def __init__(self, groups, names=None):
+        super().__init__(groups)
+        self.names = frozenset(names) if names is not None else None
+
+    def runs(self, name: str) -> list[Run]:
+        if self.names is not None and name not in self.names:
+            close = sorted(n for n in self.names if n.split("-")[0] == name.split("-")[0])[:8]
+            raise KeyError(f"no run {name!r} in this chapter's run list (similar: {', '.join(close) or 'none'})")
+        return self.get(name, [])
+
+
+def runs_of(groups: dict, name: str) -> list[Run]:
+    """The stored runs of ``name``: a KeyError for a name outside the run list (RunGroups), [] if none stored."""
+    return groups.runs(name) if isinstance(groups, RunGroups) else groups.get(name, [])
+
+
+def group_runs(runs: list[Run]) -> RunGroups:
+    """The runs grouped by name; from ``chapter_status``'s runs the groups know the run list's names."""
     groups: dict[str, list[Run]] = {}
     for r in runs:
         groups.setdefault(r.config["name"], []).append(r)
-    return groups
+    return RunGroups(groups, getattr(runs, "names", None))
 
 
 def values(groups: dict, name: str, metric: str = "macro_f1") -> list[float]:
     """The final ``metric`` of every stored seed (or fold) of run ``name``; a dotted metric reads a nested
-    entry, e.g. "cross.accuracy" (the other dataset's score)."""
+    entry, e.g. "cross.accuracy" (the other dataset's score). A name outside the run list is a KeyError."""
     out = []
-    for r in groups.get(name, []):
+    for r in runs_of(groups, name):
         v = r.final
         for key in metric.split("."):
             v = v[key]
@@ -83,7 +114,7 @@ def per_class_f1_table(groups: dict, columns: dict[str, str], class_names) -> pd
     A stored run without a per-class score for a class is an error naming run and class."""
     table = {}
     for label, name in columns.items():
-        seeds = groups.get(name, [])
+        seeds = runs_of(groups, name)
         if not seeds:
             continue
         rows = []
@@ -108,7 +139,7 @@ def comparison_table(rows: list[dict], groups: dict, metrics=METRICS) -> pd.Data
             rec[f"paper {label}"] = "—" if paper is None else f"{paper:.3f}"
         for key, label in metrics:
             rec[f"ours {label}"] = cell(groups, row["run"], key) if row.get("run") else "—"
-        rec["seeds"] = len(groups.get(row.get("run"), [])) if row.get("run") else 0
+        rec["seeds"] = len(runs_of(groups, row["run"])) if row.get("run") else 0
         out.append(rec)
     return pd.DataFrame(out).set_index("")
 
@@ -126,7 +157,9 @@ def chapter_status(notebook: str, profile: str, train: bool = False, configs=Non
     the command that trains them. With ``train`` (the smoke profile in CI) missing runs are trained first.
     ``configs``: the chapter's run list changed by a parameter (e.g. chapter 3 on Aff-Wild2)."""
     rows = stored_runs(runs_for(notebook, profile) if configs is None else configs, train=train)
-    runs = [run for _, _, run in rows if run is not None]
+    # the names a chapter may ask for: its run list on every profile (the smoke profile runs a reduced list)
+    names = {c["name"] for c, _, _ in rows} | {c["name"] for p in PROFILES for c in runs_for(notebook, p)}
+    runs = ChapterRuns([run for _, _, run in rows if run is not None], names)
     counts = count_status(st for _, st, run in rows if run is None)
     todo = sum(estimate_minutes(c) for c, _, run in rows if run is None)
     text = f"**{len(runs)} of {len(rows)} {profile}-profile runs are stored.**"
@@ -142,7 +175,7 @@ def chapter_status(notebook: str, profile: str, train: bool = False, configs=Non
 
 def count_runs(groups: dict, name: str, test) -> tuple[int, int]:
     """(how many stored runs of row ``name`` pass ``test(run)``, how many are stored)."""
-    runs = groups.get(name, [])
+    runs = runs_of(groups, name)
     return sum(bool(test(r)) for r in runs), len(runs)
 
 

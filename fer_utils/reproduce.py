@@ -25,11 +25,14 @@ import time
 import traceback
 from pathlib import Path
 
+import torch
+
 from .budget import estimate_minutes, measured_factors
-from .experiments import NOTEBOOKS, PROFILES, runs_for
+from .experiments import NOTEBOOKS, runs_for
+from .profiles import PROFILES
 from .report import aggregate
-from .runs import (CacheMiss, CorruptRun, RunLocked, check_config, count_status, default_results_dir, load_run,
-                   run_dir, run_or_load, run_status)
+from .runs import (CacheMiss, CorruptRun, RunLocked, check_config, count_status, default_results_dir, load_run, run_dir,
+                   run_or_load, run_status)
 from .train import fast_precision
 
 SCORES = (("macro_f1", "macro F1"), ("accuracy", "acc"), ("mean_au_f1", "mean AU F1"),
@@ -124,7 +127,6 @@ def main(argv=None) -> int:
     if args.jobs < 1 or (args.threads is not None and args.threads < 1):
         ap.error(f"--jobs {args.jobs} / --threads {args.threads}: expected positive integers")
     if args.threads:
-        import torch
         torch.set_num_threads(args.threads)
     for nb in args.notebooks:   # a typo in a notebook path or name is an error, before anything trains
         name = Path(nb).name.removesuffix(".ipynb")
@@ -146,7 +148,6 @@ def main(argv=None) -> int:
     out = Path(args.out) if args.out else default_results_dir(args.profile)
     worker_failures, load_only = 0, False
     if args.jobs > 1 and not (args.dry_run or args.status):
-        import torch
         forwarded = [a for a in argv if a not in ("--quiet",)]
         forwarded = [a for i, a in enumerate(forwarded)          # drop "--jobs N" / "--jobs=N"
                      if not a.startswith("--jobs") and not (i and forwarded[i - 1] == "--jobs")]

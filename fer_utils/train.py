@@ -1,16 +1,18 @@
 """The one training engine every notebook uses.
 
 The data lives on the device as uint8 (``DeviceData``); each step gathers a batch of indices, builds the
-augmented views on the device, runs ``forward_fn(model, batch)`` and ``loss_fn(outputs, batch, epoch)``,
-and takes an optimiser step (or runs a method's own ``step_fn`` with several updates, e.g. teacher/student).
-Feature-level models (heads on frozen features, temporal encoders on clips of features) train through the
-same loop with ``views=()``. A paper's method is just its loss (and, if it needs several views or
-networks, its forward); its step then reads like its equations::
+augmented views on the device and runs the ``Method``'s step: ``method.forward(model, batch)``,
+``method.loss(outputs, batch, epoch)`` and an optimiser update (or the method's own ``step`` with several
+updates, e.g. teacher/student). Feature-level models (heads on frozen features, temporal encoders on clips of
+features) train through the same loop with ``views=()``. A paper's method is a small ``Method`` subclass in
+its paper folder (``fer_utils/papers/<paper>/task.py``) that overrides what makes it the method; a plain
+loss needs none::
 
-    result = fit(model, train, valid, supervised_ce, TrainConfig(epochs=30), ckpt_dir="runs/x")
+    result = fit(model, (train, valid), supervised_ce, TrainConfig(epochs=30), ckpt_dir="runs/x")
 
-On CUDA, and on CPUs with native bf16 (AVX512-BF16 or AMX, see ``fast_precision``): bf16 autocast and
-channels_last; elsewhere fp32 (the run's provenance says which). ``torch.compile`` is optional (on CPU it
+On CUDA, and on CPUs with native bf16 (AVX512-BF16 or AMX, see ``fast_precision``): bf16 autocast; elsewhere
+fp32 (the run's provenance says which). Images are channels_last on every CPU (``use_channels_last``: faster
+convolutions in fp32 too) and wherever bf16 runs. ``torch.compile`` is optional (on CPU it
 was slower than eager for the book's models, so the cpu recipes leave it off). Every epoch is a
 function of (state at its start, seed, epoch): the batch order, the augmentation and dropout are drawn
 from generators seeded by (seed, epoch). With a checkpoint written atomically after each epoch, a run
@@ -20,8 +22,8 @@ Model selection uses the validation split only; the test split is never seen dur
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
+import random
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -35,7 +37,9 @@ from tqdm import tqdm
 from . import augment as A
 from .data.sampling import class_balanced_batches, plain_batches
 from .metrics import accuracy, macro_f1
-from .schedules import lr_factor
+from .provenance import cpu_has_bf16
+from .schedules import SCHEDULES, lr_factor
+from .typecheck import check_choice, check_range, check_types
 
 
 @dataclass
@@ -60,9 +64,30 @@ class TrainConfig:
     eval_batch_size: int = 1024
     flip_tta: bool = False              # evaluation averages the logits of each face and its mirror image
     compile: bool = False
-    amp: bool = True                    # bf16 autocast + channels_last where fast_precision allows
+    amp: bool = True                    # bf16 autocast where fast_precision allows
     seed: int = 0
     device: str = "auto"                # "auto" = cuda if available, else cpu
+
+    def __post_init__(self):
+        """Types and ranges, checked when the block is built (run configs build it before any data is read)."""
+        if isinstance(self.views, list):
+            self.views = tuple(self.views)
+        where = "TrainConfig"
+        check_types(self, where)
+        for name in ("epochs", "batch_size", "eval_batch_size", "mu"):
+            check_range(where, name, getattr(self, name), lo=1)
+        check_range(where, "steps_per_epoch", self.steps_per_epoch, lo=1)
+        check_range(where, "lr", self.lr, lo=0, lo_open=True)
+        check_range(where, "weight_decay", self.weight_decay, lo=0)
+        check_range(where, "momentum", self.momentum, lo=0, hi=1, hi_open=True)
+        check_range(where, "lr_gamma", self.lr_gamma, lo=0, hi=1, lo_open=True)
+        check_range(where, "strong_ops", self.strong_ops, lo=0)
+        check_range(where, "jitter", self.jitter, lo=0, hi=1)
+        check_choice(where, "optimizer", self.optimizer, ("adam", "adamw", "sgd"))
+        check_choice(where, "schedule", self.schedule, SCHEDULES)
+        check_choice(where, "sampler", self.sampler, ("plain", "balanced"))
+        for view in self.views:
+            check_choice(where, "views", view, VIEWS)
 
     def resolved_device(self) -> torch.device:
         if self.device == "auto":
@@ -99,18 +124,12 @@ class FitResult:
     images_per_s: float
 
 
-@functools.cache
-def cpu_has_bf16() -> bool:
-    """True on x86 CPUs with native bf16 arithmetic (AVX512-BF16 or AMX-BF16) under a torch build that
-    dispatches AVX512 kernels (``torch.backends.cpu.get_cpu_capability()``); elsewhere bf16 autocast on the
-    CPU is emulated and slower than fp32."""
-    if not torch.backends.cpu.get_cpu_capability().startswith("AVX512"):
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
+def use_channels_last(device: torch.device, amp: bool = True) -> bool:
+    """channels_last (NHWC) images and weights: on every CPU (oneDNN's convolutions are faster in NHWC, fp32
+    included: 544 -> 708 img/s for the cpu backbone's training step on a 2-core AVX-512 CPU without bf16) and
+    wherever bf16 autocast runs."""
+    device = torch.device(device)
+    return device.type == "cpu" or fast_precision(device, amp) == "bf16"
 
 
 def fast_precision(device: torch.device, amp: bool = True) -> str:
@@ -125,14 +144,9 @@ def fast_precision(device: torch.device, amp: bool = True) -> str:
 
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and torch's global generators (model initialisation uses torch's)."""
-    import random
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def default_forward(model, batch: dict):
-    return model(batch["x"])
 
 
 def _epoch_generator(device: torch.device, seed: int, epoch: int) -> torch.Generator:
@@ -200,10 +214,11 @@ def predict(model, images: torch.Tensor, batch_size: int = 1024, amp: bool = Tru
     model.eval()
     device = images.device
     use_amp = fast_precision(device, amp) == "bf16"
+    nhwc = use_channels_last(device, amp)
     out = []
     for start in range(0, len(images), batch_size):
         x = A.normalize(A.to_float(images[start:start + batch_size]))
-        if use_amp:
+        if nhwc:
             x = x.contiguous(memory_format=torch.channels_last)
         views = (x, x.flip(-1)) if flip_tta else (x,)
         total = 0
@@ -272,44 +287,111 @@ def _optimizer(groups: list[dict], cfg: TrainConfig) -> torch.optim.Optimizer:
     raise ValueError(f"optimizer={cfg.optimizer!r}: expected 'adam', 'adamw' or 'sgd'")
 
 
-def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, loss_fn: Callable | None,
-        cfg: TrainConfig, *, num_classes: int | None = None, forward_fn: Callable = default_forward,
-        step_fn: Callable | None = None, evaluate_fn: Callable | None = None,
-        param_groups: list[dict] | dict[str, list[dict]] | None = None, on_epoch_start: Callable | None = None,
-        on_epoch_end: Callable | None = None, unlabelled: DeviceData | None = None,
-        batches_fn: Callable | None = None, state: dict | None = None, ckpt_dir=None,
-        progress: bool = True, on_step: Callable | None = None) -> FitResult:
-    """Train ``model`` on ``train`` and keep the epoch with the best validation score ``cfg.select``.
+@dataclass
+class FitData:
+    """What ``fit`` trains and selects on: the training split, the validation split (None: keep the last
+    epoch) and an optional unlabelled pool (every batch then carries ``cfg.mu * batch_size`` of its images
+    as ``u_weak`` / ``u_strong`` views)."""
+    train: DeviceData
+    valid: DeviceData | None = None
+    unlabelled: DeviceData | None = None
 
-    The step: ``outputs = forward_fn(model, batch)``; ``loss_fn(outputs, batch, epoch)`` -> loss or
-    (loss, {term: value}); one optimiser update. A method whose step takes more than one update (a student
-    that steps before its teacher) gives ``step_fn(model, batch, epoch, update)`` instead, which returns
-    (loss, terms) and calls ``update(loss, name)`` for each of its optimisers in order.
-    Images (uint8 (N, H, W)) get the augmented views of ``cfg.views``; with ``views=()`` the rows of
-    ``train.images`` (features, clips) are the batch's ``x`` as they are.
-    evaluate_fn(model, valid) -> dict of scores holding ``cfg.select`` (default: ``evaluate``, macro F1 and
-    accuracy). param_groups: optimiser groups (e.g. another lr for the classifier), default all parameters;
-    a dict {name: groups} makes one optimiser per name (same kind and schedule), which ``update`` names.
-    on_epoch_start(model, epoch, history) runs before each epoch (also after a resume: state a method
-    keeps between epochs, such as thresholds, is rebuilt from the history records);
-    on_epoch_end(model, epoch, record) may add entries to the epoch's history record (e.g. thresholds).
-    unlabelled: a pool of unlabelled images; every batch then carries cfg.mu * batch_size of them.
-    batches_fn(epoch, steps, gen) -> (steps, batch_size) indices into ``train`` replaces the sampler (e.g. to
-    draw only from the samples a self-training round keeps). state: a dict of tensors a method updates
-    between epochs (targets, weights, masks); it is saved in the checkpoint and restored in place on resume.
-    ckpt_dir: where ``last.pt`` is written after every epoch and resumed from. on_step(epoch, step) runs after
-    every optimiser step (the crash-and-resume test uses it). Returns a FitResult.
+
+class Method:
+    """What ``fit`` runs at each step and epoch, over plain defaults (USB's ``train_step``, d2l's
+    ``training_step``). The default is one network trained with ``loss(outputs, batch, epoch)`` -> loss or
+    (loss, {term: value}); a paper's method subclasses it and overrides only what makes it the method:
+
+    * ``forward(model, batch)``                the outputs its loss reads (default ``model(batch["x"])``)
+    * ``loss(outputs, batch, epoch)``          its training loss (default: the ``loss`` given)
+    * ``step(model, batch, epoch, update)``    a step with several updates (teacher then student) calls
+                                               ``update(loss, name)`` per optimiser and returns (loss, terms)
+    * ``param_groups(model)``                  optimiser groups; a dict {name: groups} makes one optimiser each
+    * ``batches(epoch, steps, gen, train, cfg)`` the (steps, batch) indices of an epoch (default: ``cfg.sampler``)
+    * ``on_epoch_start(model, epoch, history)`` runs before each epoch, also after a resume (state kept between
+                                               epochs, such as thresholds, is rebuilt there from ``history``)
+    * ``on_epoch_end(model, epoch, record)``   may add entries to the epoch's history record
+    * ``evaluate(model, valid, cfg)``          validation scores holding ``cfg.select`` (default macro F1, acc.)
+    * ``state()``                              {name: tensor} the method updates between epochs (targets,
+                                               weights, masks): checkpointed, restored in place on resume
+    * ``after_step(epoch, step)``              after every optimiser step (the crash-and-resume test uses it)
+
+    A method's own state (thresholds, weights, the active set) lives in its attributes, so a test can build
+    the method alone and inspect them.
     """
+
+    def __init__(self, loss: Callable | None = None, num_classes: int | None = None):
+        self.loss_fn = loss
+        self.num_classes = num_classes
+
+    def forward(self, model, batch: dict):
+        return model(batch["x"])
+
+    def loss(self, outputs, batch: dict, epoch: int):
+        if self.loss_fn is None:
+            raise NotImplementedError(f"{type(self).__name__}: give a loss or override loss() or step()")
+        return self.loss_fn(outputs, batch, epoch)
+
+    def step(self, model, batch: dict, epoch: int, update: Callable):
+        out = self.loss(self.forward(model, batch), batch, epoch)
+        loss, terms = out if isinstance(out, tuple) else (out, {})
+        update(loss)
+        return loss, terms
+
+    def after_step(self, epoch: int, step: int) -> None:
+        pass
+
+    def param_groups(self, model) -> list[dict] | dict[str, list[dict]]:
+        return [{"params": [p for p in model.parameters() if p.requires_grad]}]
+
+    def batches(self, epoch: int, steps: int, gen: torch.Generator, train: DeviceData, cfg: TrainConfig):
+        if cfg.sampler == "balanced":
+            return class_balanced_batches(train.labels, cfg.batch_size, steps, gen)
+        if cfg.sampler == "plain":
+            return plain_batches(len(train), cfg.batch_size, steps, gen)
+        raise ValueError(f"sampler={cfg.sampler!r}: expected 'plain' or 'balanced'")
+
+    def on_epoch_start(self, model, epoch: int, history: list[dict]) -> None:
+        pass
+
+    def on_epoch_end(self, model, epoch: int, record: dict) -> None:
+        pass
+
+    def evaluate(self, model, valid: DeviceData, cfg: TrainConfig) -> dict:
+        return evaluate(model, valid, self.num_classes, cfg.eval_batch_size, flip_tta=cfg.flip_tta)
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {}
+
+
+def fit(model: torch.nn.Module, data: FitData | tuple, method: Method | Callable, cfg: TrainConfig,
+        ckpt_dir=None, progress: bool = True) -> FitResult:
+    """Train ``model`` with ``method`` and keep the epoch with the best validation score ``cfg.select``::
+
+        result = fit(model, FitData(train, valid), Method(supervised_ce), TrainConfig(epochs=30), ckpt_dir="runs/x")
+
+    data: a FitData, or (train, valid) (valid None: no selection, the last epoch is kept). method: a Method,
+    or a plain loss function (``Method(loss)``). Images (uint8 (N, H, W)) get the augmented views of
+    ``cfg.views``; with ``views=()`` the rows of ``train.images`` (features, clips) are the batch's ``x`` as
+    they are. ckpt_dir: where ``last.pt`` is written after every epoch and resumed from (an unreadable one
+    restarts the run, with a warning). Returns a FitResult.
+    """
+    data = data if isinstance(data, FitData) else FitData(*data)
+    method = method if isinstance(method, Method) else Method(method)
+    train, valid, unlabelled = data.train, data.valid, data.unlabelled
     device = cfg.resolved_device()
     cuda = device.type == "cuda"
     images = bool(cfg.views)
     bf16 = images and fast_precision(device, cfg.amp) == "bf16"
+    nhwc = images and use_channels_last(device, cfg.amp)
     model.to(device)
-    if bf16:
+    if nhwc:
         model.to(memory_format=torch.channels_last)
-    num_classes = num_classes or int(train.labels.max()) + 1
+    if method.num_classes is None:                     # as many classes as the training labels show
+        method.num_classes = int(train.labels.max()) + 1
+    param_groups = method.param_groups(model)
     if not isinstance(param_groups, dict):
-        param_groups = {"main": param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]}
+        param_groups = {"main": param_groups}
     opts = {name: _optimizer(groups, cfg) for name, groups in param_groups.items()}
     first = next(iter(opts))
 
@@ -320,15 +402,10 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
         opt.step()
 
     step_model = torch.compile(model) if cfg.compile else model
-    if step_fn is None:
-        def step_fn(m, batch, epoch, update):
-            out = loss_fn(forward_fn(m, batch), batch, epoch)
-            loss, terms = out if isinstance(out, tuple) else (out, {})
-            update(loss)
-            return loss, terms
     labelled = int((train.labels >= 0).sum()) if cfg.sampler == "balanced" else len(train)
     steps = cfg.steps_per_epoch or max(1, labelled // cfg.batch_size)
     total_steps = steps * cfg.epochs
+    state = method.state()
 
     history: list[dict] = []
     best = {"score": -float("inf"), "epoch": -1, "state": None}
@@ -341,7 +418,7 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
             opt.load_state_dict(saved["optimizers"][name])
         history, best = saved["history"], saved["best"]
         start_epoch, train_seconds, images_seen = saved["epoch"] + 1, saved["train_seconds"], saved["images_seen"]
-        for k, v in (state or {}).items():
+        for k, v in state.items():
             v.copy_(saved["state"][k])
     if ckpt is not None:
         ckpt.parent.mkdir(parents=True, exist_ok=True)
@@ -351,18 +428,10 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
     for epoch in bar:
         torch.manual_seed(cfg.seed * 1_000_003 + epoch)  # dropout and any other global draws
         gen = _epoch_generator(device, cfg.seed, epoch)
-        if batches_fn is not None:
-            batches = batches_fn(epoch, steps, gen)
-        elif cfg.sampler == "balanced":
-            batches = class_balanced_batches(train.labels, cfg.batch_size, steps, gen)
-        elif cfg.sampler == "plain":
-            batches = plain_batches(len(train), cfg.batch_size, steps, gen)
-        else:
-            raise ValueError(f"sampler={cfg.sampler!r}: expected 'plain' or 'balanced'")
+        batches = method.batches(epoch, steps, gen, train, cfg)
         u_batches = (plain_batches(len(unlabelled), cfg.mu * cfg.batch_size, steps, gen)
                      if unlabelled is not None else None)
-        if on_epoch_start is not None:
-            on_epoch_start(model, epoch, history)
+        method.on_epoch_start(model, epoch, history)
         model.train()
         if cuda:
             torch.cuda.synchronize()
@@ -374,15 +443,14 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
             for opt in opts.values():
                 for g in opt.param_groups:
                     g["lr"] = g["base_lr"] * factor
-            batch = make_batch(train, batches[step], cfg, gen, channels_last=bf16, unlabelled=unlabelled,
+            batch = make_batch(train, batches[step], cfg, gen, channels_last=nhwc, unlabelled=unlabelled,
                                u_idx=u_batches[step] if u_batches is not None else None)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                loss, terms = step_fn(step_model, batch, epoch, update)
+                loss, terms = method.step(step_model, batch, epoch, update)
             loss_sum += loss.detach().float()
             for k, v in terms.items():
                 term_sums[k] = term_sums.get(k, 0) + torch.as_tensor(v, device=device).detach().float()
-            if on_step is not None:
-                on_step(epoch, step)
+            method.after_step(epoch, step)
         if cuda:
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
@@ -392,23 +460,21 @@ def fit(model: torch.nn.Module, train: DeviceData, valid: DeviceData | None, los
                   "epoch_seconds": seconds, "images_per_s": steps * cfg.batch_size / seconds}
         record.update({k: v.item() / steps for k, v in term_sums.items()})
         if valid is not None:
-            scores = (evaluate_fn(model, valid) if evaluate_fn else
-                      evaluate(model, valid, num_classes, cfg.eval_batch_size, flip_tta=cfg.flip_tta))
+            scores = method.evaluate(model, valid, cfg)
             if cfg.select not in scores:
                 raise KeyError(f"select={cfg.select!r}: the validation scores hold {', '.join(scores)}")
             record.update({f"valid_{k}": v for k, v in scores.items()})
             if scores[cfg.select] > best["score"]:
                 best = {"score": scores[cfg.select], "epoch": epoch,
                         "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
-        if on_epoch_end is not None:
-            on_epoch_end(model, epoch, record)
+        method.on_epoch_end(model, epoch, record)
         history.append(record)
         bar.set_postfix(loss=f"{record['train_loss']:.3f}", score=f"{record.get('valid_' + cfg.select, float('nan')):.3f}")
         if ckpt is not None:
             _save_atomic({"model": model.state_dict(), "optimizers": {n: o.state_dict() for n, o in opts.items()},
                           "history": history, "best": best, "epoch": epoch, "train_seconds": train_seconds,
                           "images_seen": images_seen, "config": dataclasses.asdict(cfg),
-                          "state": {k: v.detach().clone() for k, v in (state or {}).items()}}, ckpt)
+                          "state": {k: v.detach().clone() for k, v in state.items()}}, ckpt)
     if best["state"] is not None:
         model.load_state_dict(best["state"])
     else:  # no validation split: the last epoch

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from fer_utils.ensemble import (choose_other_threshold, majority_vote, predict_other_below, priority_vote,
-                                probability_average)
 from fer_utils.labels import ABAW_AUS, ABAW_CLASSES, FERPLUS_CLASSES
 from fer_utils.losses import ccc_loss, ce_dice_loss, polarity_labels, sigmoid_focal_loss, soft_dice_loss
 from fer_utils.metrics import ccc
+from fer_utils.papers.abaw5_multitask.ensemble import (choose_other_threshold, majority_vote, predict_other_below,
+                                                       priority_vote, probability_average)
 
 LN2 = math.log(2)
 
@@ -86,7 +86,7 @@ def test_other_by_threshold():
 
 
 def test_au_temporal_net_three_pipelines_fused():
-    from fer_utils.temporal import AUTemporalNet
+    from fer_utils.papers.abaw5_multitask.models import AUTemporalNet
     net = AUTemporalNet(16, 12, heads=4, ff=32, max_len=8)
     out = net(torch.randn(2, 3, 16))
     assert set(out) == {"p1", "p2", "p3", "fused"} and all(v.shape == (2, 3, 12) for v in out.values())
@@ -95,7 +95,7 @@ def test_au_temporal_net_three_pipelines_fused():
 
 
 def test_va_model_feeds_valence_features_to_arousal_and_polarity_overrides():
-    from fer_utils.models import VAModel, va_predict
+    from fer_utils.papers.abaw5_multitask.models import VAModel, va_predict
     m = VAModel(6, hidden=4)
     out = m(torch.randn(5, 6))
     assert out["valence"].shape == (5,) and out["pol_arousal"].shape == (5, 3)
@@ -109,7 +109,7 @@ def test_va_model_feeds_valence_features_to_arousal_and_polarity_overrides():
 
 
 def test_au_temporal_net_can_project_wide_features():
-    from fer_utils.temporal import AUTemporalNet
+    from fer_utils.papers.abaw5_multitask.models import AUTemporalNet
     wide, narrow = AUTemporalNet(2048, width=64, heads=8, ff=32), AUTemporalNet(64, heads=8, ff=32)
     assert wide(torch.randn(1, 3, 2048))["fused"].shape == (1, 3, 12)
     extra = sum(p.numel() for p in wide.parameters()) - sum(p.numel() for p in narrow.parameters())
@@ -118,7 +118,8 @@ def test_au_temporal_net_can_project_wide_features():
 
 def test_by_seed_keeps_only_seeds_every_member_has_and_rules_combine():
     from types import SimpleNamespace
-    from fer_utils.ensemble import RULES, by_seed, rule_predictions
+
+    from fer_utils.papers.abaw5_multitask.ensemble import RULES, by_seed, rule_predictions
     run = lambda seed: SimpleNamespace(config={"seed": seed})
     a0, a1, b1 = run(0), run(1), run(1)
     assert by_seed({"a": [a0, a1], "b": [b1]}) == {1: [a1, b1]}
@@ -134,8 +135,7 @@ def test_by_seed_keeps_only_seeds_every_member_has_and_rules_combine():
 def test_au_frame_net_sees_no_other_frame_while_the_temporal_net_does():
     """The per-frame baseline is the temporal model with time removed: changing frame 2 of a clip leaves
     the per-frame logits of frame 0 unchanged, and changes the temporal model's."""
-    from fer_utils.au_baseline import AUFrameNet
-    from fer_utils.temporal import AUTemporalNet
+    from fer_utils.papers.abaw5_multitask.models import AUFrameNet, AUTemporalNet
     torch.manual_seed(0)
     x = torch.randn(2, 3, 16)
     y = x.clone()

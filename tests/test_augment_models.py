@@ -146,7 +146,7 @@ def test_schedules():
 
 
 def test_two_head_net_detaches_only_the_separation_head_input():
-    from fer_utils.models import TwoHeadNet
+    from fer_utils.papers.abaw5_expression.models import TwoHeadNet
     model = TwoHeadNet(8)
     tpc, tnc, tnc_sep = model(torch.randn(2, 1, 48, 48), heads=True)
     assert tpc.shape == tnc.shape == tnc_sep.shape == (2, 8) and torch.allclose(tnc, tnc_sep)
@@ -156,7 +156,7 @@ def test_two_head_net_detaches_only_the_separation_head_input():
 
 
 def test_importance_net_alpha_and_maps():
-    from fer_utils.models import ImportanceNet
+    from fer_utils.papers.abaw5_expression.models import ImportanceNet
     model = ImportanceNet(8).eval()
     with torch.no_grad():
         logits, alpha, maps = model(torch.randn(3, 1, 48, 48), return_all=True)
@@ -165,7 +165,7 @@ def test_importance_net_alpha_and_maps():
 
 
 def test_frozen_feature_classifier_trains_only_its_head():
-    from fer_utils.models import FrozenFeatureClassifier
+    from fer_utils.papers.abaw5_expression.models import FrozenFeatureClassifier
     body = build_model("resnet18", 23)
     model = FrozenFeatureClassifier(body.backbone, body.feature_dim, 8)
     model.train()

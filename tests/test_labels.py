@@ -162,7 +162,7 @@ def test_ckplus_splits_of_self_training_are_subject_and_sequence_independent():
     """Every CK+ split a self-training run uses (test fold, validation holdout, training part) shares no
     subject, and so no sequence (three near-identical apex frames each), with any other."""
     from fer_utils.data import load_ckplus
-    from fer_utils.tasks.self_training import SelfTrainingRecipe, _splits
+    from fer_utils.papers.self_training.task import SelfTrainingRecipe, _splits
     ck = load_ckplus()
     by_name = {n: (s, q) for n, s, q in zip(ck.names, ck.subjects, ck.sequences)}
     for fold in range(3):

@@ -7,8 +7,9 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from fer_utils import leaderboard as LB
 from fer_utils import runs as R
-from fer_utils.experiments import SUBCLASSIFIERS, runs_for
+from fer_utils.experiments import runs_for
 from fer_utils.labels import FERPLUS_CLASSES
+from fer_utils.papers.abaw5_multitask.runs import SUBCLASSIFIERS
 
 PRIORITY = ("disgust", "fear", "sadness", "anger")
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from fer_utils.losses import cct_consistency_loss, cct_lambda, cct_loss, cct_supervision_loss
-from fer_utils.models import CoTrained, ensemble_log_probs
+from fer_utils.papers.cct.models import CoTrained, ensemble_log_probs
 
 # two networks, one sample, two classes: p1 = (1/2, 1/2), p2 = (3/4, 1/4), label 0
 Z1 = torch.tensor([[0.0, 0.0]])

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from fer_utils.losses import (attention_consistency, batch_class_thresholds, clean_mask, confident_mask,
-                              dynamic_adaptive_threshold, mutexmatch_losses, rank_regularization,
-                              sample_weight_update, smooth_labels, soft_cross_entropy, successive_label_update,
-                              validation_loss_rising, weighted_ce, weighted_soft_ce)
+                               dynamic_adaptive_threshold, mutexmatch_losses, rank_regularization, sample_weight_update,
+                               smooth_labels, soft_cross_entropy, successive_label_update, validation_loss_rising,
+                               weighted_ce, weighted_soft_ce)
 
 LN2 = math.log(2)
 

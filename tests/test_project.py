@@ -68,3 +68,27 @@ def test_tracked_tree_meets_the_20_mb_target():
     """The project's size budget as the maintainers measure it (`git ls-files | xargs du -k`)."""
     kib = sum(-(-f.stat().st_size // 4096) * 4 for f in tracked_files())
     assert kib <= TREE_TARGET_KIB, f"tracked tree {kib} KiB in 4 KiB blocks > {TREE_TARGET_KIB} KiB"
+
+
+def test_the_readme_package_map_matches_the_package():
+    """Every module and paper folder of fer_utils is in the README's package map, and everything the map
+    names exists."""
+    import importlib
+    text = (TOP / "README.md").read_text()
+    block = text[text.index("## Package map"):text.index("## Profiles and results")]
+    named = set(re.findall(r"`fer_utils\.([a-z_]+)`", block))
+    folders = set(re.findall(r"`fer_utils/((?:papers/)?[a-z_0-9]+)/`", block))
+    pkg = TOP / "fer_utils"
+    modules = {p.stem for p in pkg.glob("*.py") if p.stem not in ("__init__", "build_sample")}
+    modules |= {p.name for p in pkg.iterdir() if (p / "__init__.py").is_file() and p.name not in ("papers", "baseline")}
+    assert modules <= named | {"paths"}, f"not in the README's package map: {sorted(modules - named - {'paths'})}"
+    for name in named:
+        importlib.import_module(f"fer_utils.{name}")
+    papers = {f"papers/{p.name}" for p in (pkg / "papers").iterdir() if (p / "__init__.py").is_file()}
+    assert folders == papers | {"baseline"}
+    for folder in papers | {"baseline"}:
+        # paper 003 trains the common network (models.build_model): it has no models.py of its own
+        own_model = folder not in ("baseline", "papers/self_training")
+        for part in ("task.py", "cost.py", "runs.py") + (("losses.py",) if folder != "baseline" else ()) + \
+                (("models.py",) if own_model else ()):
+            assert (pkg / folder / part).is_file(), f"fer_utils/{folder}/{part} is missing"

@@ -86,3 +86,14 @@ def test_compact_png_is_a_smaller_palette_png_of_the_same_figure():
     shell = InteractiveShell.instance()
     plots.display_compact_figures(shell)
     assert shell.display_formatter.formatters["image/png"](fig) == compact
+
+
+def test_a_name_outside_the_run_list_is_an_error_not_pending():
+    from fer_utils.report import ChapterRuns, RunGroups, cell, group_runs
+    stored = Run(None, {"name": "cct-majority", "seed": 0}, {"final": {"macro_f1": 0.5}}, {})
+    groups = group_runs(ChapterRuns([stored], ["cct-majority", "cct-single_annotator"]))
+    assert isinstance(groups, RunGroups)
+    assert cell(groups, "cct-majority") == "0.500"
+    assert cell(groups, "cct-single_annotator") == "pending"          # in the list, not stored yet
+    with pytest.raises(KeyError, match="no run 'cct-majorty'.*similar: cct-majority"):
+        cell(groups, "cct-majorty")                                  # a misspelt name

@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from fer_utils import report, tasks
 from fer_utils import runs as R
-from fer_utils import tasks
 from fer_utils.losses import supervised_ce
-from fer_utils import report
 from fer_utils.report import chapter_status
 from fer_utils.reproduce import main as reproduce
 from fer_utils.train import DeviceData, TrainConfig, fit
@@ -134,14 +133,14 @@ def test_an_unreadable_checkpoint_restarts_the_run_with_a_warning(tmp_path):
     cfg = TrainConfig(epochs=2, batch_size=16, views=("plain",), schedule="none", device="cpu", amp=False)
     (tmp_path / "last.pt").write_bytes(b"PK\x03\x04 not a checkpoint")
     with pytest.warns(UserWarning, match=f"checkpoint {tmp_path / 'last.pt'} cannot be read"):
-        result = fit(TinyNet(), data, data, supervised_ce, cfg, ckpt_dir=tmp_path, progress=False)
+        result = fit(TinyNet(), (data, data), supervised_ce, cfg, ckpt_dir=tmp_path, progress=False)
     assert [h["epoch"] for h in result.history] == [0, 1]          # trained from scratch
     assert (tmp_path / "last.pt.unreadable").is_file()
     saved = torch.load(tmp_path / "last.pt", weights_only=True)   # what fit writes loads without pickle code
     assert saved["epoch"] == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")                              # a readable checkpoint: no warning
-        again = fit(TinyNet(), data, data, supervised_ce, cfg, ckpt_dir=tmp_path, progress=False)
+        again = fit(TinyNet(), (data, data), supervised_ce, cfg, ckpt_dir=tmp_path, progress=False)
     assert len(again.history) == 2
 
 

@@ -95,11 +95,15 @@ def test_reproduce_lists_the_notebook_runs(capsys, tmp_path):
 
 def test_code_key_covers_what_a_task_imports_and_nothing_else():
     names = {p.relative_to(K.PACKAGE_DIR).as_posix() for p in K.task_files("supervised")}
-    assert {"tasks/supervised.py", "tasks/common.py", "train.py", "augment.py", "models.py", "losses/common.py",
+    assert {"baseline/task.py", "tasks/common.py", "train.py", "augment.py", "models.py", "losses/common.py",
             "data/ferplus.py", "schedules.py"} <= names
-    assert not names & {"plots.py", "report.py", "verdicts.py", "losses/cct.py", "tasks/cct.py", "runs.py",
-                        "experiments.py", "leaderboard.py"}
-    assert "losses/cct.py" in {p.relative_to(K.PACKAGE_DIR).as_posix() for p in K.task_files("cct")}
+    assert not names & {"plots.py", "report.py", "verdicts.py", "papers/cct/losses.py", "papers/cct/task.py",
+                        "runs.py", "experiments.py", "leaderboard.py", "baseline/runs.py", "budget.py"}
+    assert not [n for n in names if n.startswith("papers/")]       # no paper's code in the baseline's key
+    cct = {p.relative_to(K.PACKAGE_DIR).as_posix() for p in K.task_files("cct")}
+    assert {"papers/cct/task.py", "papers/cct/losses.py", "papers/cct/models.py"} <= cct
+    assert not {"papers/cct/runs.py", "papers/cct/cost.py"} & cct  # run lists and cost models are not run code
+    assert not [n for n in cct if n.startswith("papers/") and not n.startswith("papers/cct/")]
 
 
 def test_editing_a_module_changes_the_keys_of_the_tasks_that_import_it_only(tmp_path):
@@ -107,7 +111,7 @@ def test_editing_a_module_changes_the_keys_of_the_tasks_that_import_it_only(tmp_
     pkg = tmp_path / "fer_utils"
     shutil.copytree(K.PACKAGE_DIR, pkg, ignore=shutil.ignore_patterns("sample_data", "__pycache__"))
     before = {t: K.task_code_hash(t, pkg) for t in ("supervised", "cct")}
-    cct_loss = pkg / "losses" / "cct.py"
+    cct_loss = pkg / "papers" / "cct" / "losses.py"
     cct_loss.write_text(cct_loss.read_text() + "\nEXTRA = 1\n")
     after = {t: K.task_code_hash(t, pkg) for t in ("supervised", "cct")}
     assert after["supervised"] == before["supervised"] and after["cct"] != before["cct"]
@@ -205,7 +209,7 @@ def test_leaderboard_teacher_student_rows_use_all_labels_and_the_slower_student(
 
 
 def test_abaw5_multitask_chapter_runs_tables_2_and_3():
-    from fer_utils.experiments import AU_BACKBONES, SUBCLASSIFIERS
+    from fer_utils.papers.abaw5_multitask.runs import AU_BACKBONES, SUBCLASSIFIERS
     full = runs_for("05_abaw5_multitask", "gpu")
     subs = [c for c in full if c["task"] == "expression_subclassifier"]
     main = [c for c in subs if c["name"].endswith("-majority")]
@@ -217,7 +221,7 @@ def test_abaw5_multitask_chapter_runs_tables_2_and_3():
     au = {c["arch"]: c for c in full if c["task"] == "au_temporal"}
     assert sorted(au) == sorted(AU_BACKBONES) and au["resnet50"]["au_width"] == 512 and au["regnet_y_800mf"]["au_width"] is None
     assert all(c["alpha"] == 0.75 and c["gamma"] == 2.0 and c["folds"] == 10 for c in au.values())
-    from fer_utils.experiments import VA_BACKBONES
+    from fer_utils.papers.abaw5_multitask.runs import VA_BACKBONES
     va = [c for c in full if c["task"] == "va_fusion"]
     assert {c["seed"] for c in va} == {0, 1, 2} and all(c["archs"] == list(VA_BACKBONES) for c in va)
     assert all(c["heads"]["lr"] == 1e-4 and c["heads"]["batch_size"] >= 256 and c["va_source"] == "ferplus_votes"
@@ -237,7 +241,8 @@ def test_a_misspelt_config_key_fails_naming_the_key_and_the_allowed_ones():
 
 
 def test_every_run_list_passes_the_config_check():
-    from fer_utils.experiments import NOTEBOOKS, PROFILES
+    from fer_utils.experiments import NOTEBOOKS
+    from fer_utils.profiles import PROFILES
     for nb in NOTEBOOKS:
         for profile in PROFILES:
             for c in runs_for(nb, profile):
@@ -292,7 +297,7 @@ def test_reproduce_exit_status_says_whether_every_run_finished(tmp_path, monkeyp
 
     def broken(config, work_dir, progress=True):
         raise RuntimeError("boom")
-    broken.__module__ = "fer_utils.tasks.supervised"   # the config check reads the real task's code
+    broken.__module__ = "fer_utils.baseline.task"   # the config check reads the real task's code
     monkeypatch.setitem(tasks.TASKS, "supervised", broken)
     monkeypatch.setattr(R, "task_code_hash", lambda task: "x")
     assert P.main(["00_data", "--profile", "smoke", "--out", str(tmp_path), "--quiet", "--only", "majority"]) == 1
@@ -314,13 +319,15 @@ def test_au_phase_is_estimated_per_step():
     """Chapter 5's AU phase costs per step of its small models, not per backbone image: 10 folds x 20 epochs x
     (294 training clips // 16 = 18 full batches) x 2 models x 0.07 s = 504 s; 3x the epochs, 3x the seconds."""
     from fer_utils import budget as B
+    from fer_utils import cost as C
+    from fer_utils.papers.abaw5_multitask import cost as MC
     config = {"task": "au_temporal", "data": "full", "arch": "resnet18_w32_s2", "folds": 10,
               "au_model": {"epochs": 20, "batch_size": 16},
               "pretrain": {"epochs": 2, "batch_size": 128, "steps_per_epoch": 160}}
-    assert B.au_fold_seconds(config) == pytest.approx(504.0)
-    assert B.au_fold_seconds({**config, "au_model": {"epochs": 60, "batch_size": 16}}) == pytest.approx(1512.0)
-    pretrain_minutes = 2 * 160 * 128 / B.img_per_s("resnet18_w32_s2") / 60
-    assert B.estimate_minutes(config) == pytest.approx(B.SETUP_MINUTES + pretrain_minutes + 504.0 / 60)
+    assert MC.au_fold_seconds(config) == pytest.approx(504.0)
+    assert MC.au_fold_seconds({**config, "au_model": {"epochs": 60, "batch_size": 16}}) == pytest.approx(1512.0)
+    pretrain_minutes = 2 * 160 * 128 / C.img_per_s("resnet18_w32_s2") / 60
+    assert B.estimate_minutes(config) == pytest.approx(C.SETUP_MINUTES + pretrain_minutes + 504.0 / 60)
     # chapter 5's AU runs fit the one-run limit of the cpu profile
     au = [c for c in runs_for("05_abaw5_multitask", "cpu") if c["task"] == "au_temporal"]
     assert len(au) == 2 and all(B.estimate_minutes(c) <= 15 for c in au)
@@ -331,16 +338,18 @@ def test_va_run_counts_features_and_heads():
     3 variants x 15 epochs x (28,377 // 256 = 110 steps) x 0.015 s = 74.25 s of heads; polarity fits only where
     the targets hold extremes (real VA labels, not the derived FER+ targets)."""
     from fer_utils import budget as B
+    from fer_utils import cost as C
+    from fer_utils.papers.abaw5_multitask import cost as MC
     config = {"task": "va_fusion", "data": "full", "archs": ["resnet18_w16_s2"],
               "pretrain": {"epochs": 2, "batch_size": 128, "steps_per_epoch": 160},
               "heads": {"epochs": 15, "batch_size": 256, "polarity_epochs": None}}
-    assert B.va_heads_seconds(config) == pytest.approx(74.25)
+    assert MC.va_heads_seconds(config) == pytest.approx(74.25)
     real = {**config, "va_source": "affwild2", "heads": {**config["heads"], "polarity_epochs": 5}}
-    assert B.va_heads_seconds(real) == pytest.approx(3 * (15 + 5) * 110 * 0.015)
-    n = B.N_FERPLUS
+    assert MC.va_heads_seconds(real) == pytest.approx(3 * (15 + 5) * 110 * 0.015)
+    n = C.N_FERPLUS
     images = 2 * 160 * 128 + 2 * n["valid"] / 3 + (n["train"] + n["valid"] + n["test"]) / 3
     assert B.estimate_minutes(config) == pytest.approx(
-        B.SETUP_MINUTES + images / B.img_per_s("resnet18_w16_s2") / 60 + 74.25 / 60)
+        C.SETUP_MINUTES + images / C.img_per_s("resnet18_w16_s2") / 60 + 74.25 / 60)
     va = [c for c in runs_for("05_abaw5_multitask", "cpu") if c["task"] == "va_fusion"]
     assert len(va) == 1 and B.estimate_minutes(va[0]) <= 15
 
@@ -387,7 +396,7 @@ def test_the_cpu_profile_fits_its_budgets():
 
 
 def test_a_recipe_resolves_every_default_and_refuses_misspelt_nested_keys():
-    from fer_utils.tasks.cct import CCTRecipe
+    from fer_utils.papers.cct.task import CCTRecipe
     base = {"task": "cct", "notebook": "02_cct", "name": "x", "profile": "cpu", "data": "full", "seed": 2,
             "train": {"epochs": 3}}
     full = R.resolve_config(base)

@@ -8,9 +8,10 @@ import torch
 import torch.nn.functional as F
 
 from fer_utils.losses import (feedback_coefficient, student_pseudo_label_loss, teacher_consistency_loss,
-                              teacher_feedback_loss, teacher_loss, teacher_supervised_loss)
-from fer_utils.temporal import (TemporalEncoder, clip_logits, segment_lengths, sliding_window_vote, standin_clips,
-                                video_chunks, vote_per_video, window_starts)
+                               teacher_feedback_loss, teacher_loss, teacher_supervised_loss)
+from fer_utils.papers.ssl_temporal.clips import segment_lengths, standin_clips, video_chunks
+from fer_utils.papers.ssl_temporal.models import (TemporalEncoder, clip_logits, sliding_window_vote, vote_per_video,
+                                                  window_starts)
 from tests.helpers import save_jpg, some_faces
 
 LN2, LN3 = math.log(2), math.log(3)
@@ -62,25 +63,28 @@ def test_fit_steps_each_optimiser_with_its_own_lr_in_the_order_the_step_gives():
     not move), then the teacher's; no update hidden in a forward."""
     from torch import nn
 
-    from fer_utils.train import DeviceData, TrainConfig, fit
+    from fer_utils.train import DeviceData, Method, TrainConfig, fit
     torch.manual_seed(0)
     net = nn.ModuleDict({"student": nn.Linear(3, 2), "teacher": nn.Linear(3, 2)})
     data = DeviceData(torch.randn(32, 3), torch.randint(0, 2, (32,)))
     order = []
 
-    def step(m, batch, epoch, update):
-        update(F.cross_entropy(m["student"](batch["x"]), batch["y"]), "student")
-        order.append("student")
-        loss = F.cross_entropy(m["teacher"](batch["x"]), batch["y"])
-        update(loss, "teacher")
-        order.append("teacher")
-        return loss, {}
+    class TwoUpdates(Method):
+        def param_groups(self, model):
+            return {"teacher": [{"params": list(model["teacher"].parameters())}],
+                    "student": [{"params": list(model["student"].parameters()), "lr": 0.0}]}
+
+        def step(self, m, batch, epoch, update):
+            update(F.cross_entropy(m["student"](batch["x"]), batch["y"]), "student")
+            order.append("student")
+            loss = F.cross_entropy(m["teacher"](batch["x"]), batch["y"])
+            update(loss, "teacher")
+            order.append("teacher")
+            return loss, {}
 
     s0, t0 = net["student"].weight.detach().clone(), net["teacher"].weight.detach().clone()
     cfg = TrainConfig(epochs=1, batch_size=8, optimizer="sgd", lr=0.1, schedule="none", views=(), device="cpu")
-    groups = {"teacher": [{"params": list(net["teacher"].parameters())}],
-              "student": [{"params": list(net["student"].parameters()), "lr": 0.0}]}
-    fit(net, data, None, None, cfg, step_fn=step, param_groups=groups, progress=False)
+    fit(net, (data, None), TwoUpdates(), cfg, progress=False)
     assert order == ["student", "teacher"] * 4
     assert torch.equal(net["student"].weight, s0) and not torch.equal(net["teacher"].weight, t0)
 
@@ -90,7 +94,7 @@ def test_feedback_is_zero_for_an_update_that_changes_nothing_and_ignores_batch_s
     the student's Eq. 1 forward has moved the running statistics: an update that changes nothing gives
     f = 0 exactly, whatever else shares the student's batches (issue: a biased f)."""
     from fer_utils.models import build_model
-    from fer_utils.tasks.ssl_temporal import labelled_loss
+    from fer_utils.papers.ssl_temporal.task import labelled_loss
     torch.manual_seed(0)
     net = build_model("resnet18_w4_s2", 8)
     x, y = torch.randn(16, 1, 48, 48), torch.randint(0, 8, (16,))
@@ -218,7 +222,7 @@ def test_ssl_temporal_task_runs_on_affwild2_videos(tmp_path):
 
 
 def test_vote_clips_votes_each_clip_with_probability_ties():
-    from fer_utils.temporal import vote_clips
+    from fer_utils.papers.ssl_temporal.models import vote_clips
     logits = np.log(np.array([[[.6, .4], [.3, .7], [.2, .8], [.9, .1]]], dtype=np.float32))
     assert vote_clips(logits, 1).tolist() == [[0, 1, 1, 0]]
     assert vote_clips(logits, 2).tolist() == [[1, 1, 0, 0]]  # both windows tied: summed probability decides
@@ -228,9 +232,9 @@ def test_all_labels_pool_hides_every_train_label_once(tmp_path):
     """Chapter 6's all-labels row: FixMatch's convention, every FER+ train face in the unlabelled stream with
     its majority label hidden (kept only to score pseudo-labels), CK+ appended; the labelled set is all of it."""
     from fer_utils.data import load_ckplus
+    from fer_utils.papers.ssl_temporal.all_labels import SSLAllLabelsRecipe, hidden_label_pool_data
     from fer_utils.tasks import TASKS
     from fer_utils.tasks.common import data_root_for, load_ferplus_splits, training_split
-    from fer_utils.tasks.ssl_all_labels import SSLAllLabelsRecipe, hidden_label_pool_data
     cfg = {"task": "ssl_all_labels", "notebook": "t", "name": "x", "profile": "smoke", "data": "sample", "seed": 0,
            "labels": "single_annotator", "unlabelled": "ferplus+ckplus", "train": SMOKE}
     recipe = SSLAllLabelsRecipe.from_config(cfg)

@@ -72,8 +72,9 @@ def test_self_training_on_a_ckplus_fold_with_cross_dataset_eval(tmp_path):
 
 def test_cross_dataset_scores_restrict_to_shared_classes():
     import torch
+
     from fer_utils.labels import CKPLUS_CLASSES, FERPLUS_CLASSES
-    from fer_utils.tasks.self_training import cross_dataset_scores
+    from fer_utils.papers.self_training.task import cross_dataset_scores
     logits = torch.zeros(2, 8)
     logits[0, 0], logits[0, 4] = 5.0, 3.0   # neutral (not in CK+), then anger: restricted prediction = anger
     logits[1, 2] = 5.0                      # surprise

@@ -8,7 +8,7 @@ import torch
 
 from fer_utils.data import load_ferplus
 from fer_utils.losses import supervised_ce
-from fer_utils.train import DeviceData, TrainConfig, fit, make_batch, predict
+from fer_utils.train import DeviceData, FitData, Method, TrainConfig, fit, make_batch, predict
 from tests.helpers import TinyNet
 
 TOP = Path(__file__).resolve().parents[1]
@@ -26,7 +26,7 @@ def test_training_loss_falls(faces):
     data = DeviceData.from_record(small, "cpu")
     # 240 steps however large the split (the real valid split gives 2 batches an epoch, the sample's 1)
     cfg = TrainConfig(epochs=120, batch_size=32, steps_per_epoch=2, lr=1e-2, schedule="none", views=("plain",), seed=0)
-    result = fit(TinyNet(), data, data, supervised_ce, cfg, progress=False)
+    result = fit(TinyNet(), (data, data), supervised_ce, cfg, progress=False)
     losses = [h["train_loss"] for h in result.history]
     assert losses[-1] < 0.6 * losses[0]
     assert result.best_epoch >= 0 and 0 <= result.best_score <= 1
@@ -97,13 +97,16 @@ def test_fit_draws_unlabelled_batches_and_calls_epoch_start(faces):
     unl = DeviceData.from_record(faces.subset(np.arange(32, 56)), "cpu")
     seen, starts = [], []
 
-    def loss_fn(outputs, batch, epoch):
-        seen.append(batch["u_index"].clone())
-        return supervised_ce(outputs, batch, epoch)
+    class Spy(Method):
+        def loss(self, outputs, batch, epoch):
+            seen.append(batch["u_index"].clone())
+            return supervised_ce(outputs, batch, epoch)
+
+        def on_epoch_start(self, model, epoch, history):
+            starts.append((epoch, len(history)))
 
     cfg = TrainConfig(epochs=2, batch_size=8, steps_per_epoch=2, mu=2, views=("weak",))
-    fit(TinyNet(), lab, None, loss_fn, cfg, unlabelled=unl, progress=False,
-        on_epoch_start=lambda m, e, h: starts.append((e, len(h))))
+    fit(TinyNet(), FitData(lab, None, unl), Spy(), cfg, progress=False)
     assert starts == [(0, 0), (1, 1)]
     assert all(len(u) == 16 for u in seen) and len(torch.cat(seen[:1]).unique()) == 16
 
@@ -111,27 +114,41 @@ def test_fit_draws_unlabelled_batches_and_calls_epoch_start(faces):
 def test_method_state_is_checkpointed_and_restored_on_resume(faces, tmp_path):
     data = DeviceData.from_record(faces.subset(np.arange(16)), "cpu")
     cfg = TrainConfig(epochs=2, batch_size=8, steps_per_epoch=1, views=("plain",))
-    state = {"w": torch.ones(4)}
 
-    def bump(m, epoch, record):
-        state["w"] += 1
+    class Bump(Method):
+        """A method whose state (a weight vector) moves at the end of every epoch."""
 
-    fit(TinyNet(), data, None, supervised_ce, cfg, state=state, on_epoch_end=bump, ckpt_dir=tmp_path, progress=False)
-    assert (state["w"] == 3).all()
-    fresh = {"w": torch.zeros(4)}
-    fit(TinyNet(), data, None, supervised_ce, cfg, state=fresh, ckpt_dir=tmp_path, progress=False)  # resumes at the end
-    assert (fresh["w"] == 3).all()
+        def __init__(self, w):
+            super().__init__(supervised_ce)
+            self.w = w
+
+        def state(self):
+            return {"w": self.w}
+
+        def on_epoch_end(self, model, epoch, record):
+            self.w += 1
+
+    method = Bump(torch.ones(4))
+    fit(TinyNet(), (data, None), method, cfg, ckpt_dir=tmp_path, progress=False)
+    assert (method.w == 3).all()
+    fresh = Bump(torch.zeros(4))
+    fit(TinyNet(), (data, None), fresh, cfg, ckpt_dir=tmp_path, progress=False)  # resumes at the end
+    assert (fresh.w == 3).all()
 
 
 def test_batches_fn_replaces_the_sampler(faces):
     data = DeviceData.from_record(faces.subset(np.arange(16)), "cpu")
     seen = []
-
-    def loss_fn(outputs, batch, epoch):
-        seen.append(batch["index"].clone())
-        return supervised_ce(outputs, batch, epoch)
-
     only = torch.tensor([3, 5, 7, 9])
-    fit(TinyNet(), data, None, loss_fn, TrainConfig(epochs=1, batch_size=4, steps_per_epoch=2, views=("plain",)),
-        batches_fn=lambda epoch, steps, gen: only.repeat(steps, 1), progress=False)
+
+    class Only(Method):
+        def loss(self, outputs, batch, epoch):
+            seen.append(batch["index"].clone())
+            return supervised_ce(outputs, batch, epoch)
+
+        def batches(self, epoch, steps, gen, train, cfg):
+            return only.repeat(steps, 1)
+
+    fit(TinyNet(), (data, None), Only(), TrainConfig(epochs=1, batch_size=4, steps_per_epoch=2, views=("plain",)),
+        progress=False)
     assert all(torch.equal(s, only) for s in seen) and len(seen) == 2

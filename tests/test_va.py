@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from fer_utils.labels import ABAW_CLASSES, FERPLUS_CLASSES, category_va, expected_va, va_from_votes
-from fer_utils.models import VAModel
+from fer_utils.papers.abaw5_multitask.models import VAModel
+from fer_utils.papers.abaw5_multitask.task import train_va_heads, va_scores
 from fer_utils.tasks import TASKS
-from fer_utils.tasks.abaw5_multitask import train_va_heads, va_scores
 from tests.helpers import save_jpg, some_faces
 
 
@@ -75,7 +75,7 @@ def test_va_heads_train_polarity_first_and_predict_the_extremes():
     spec = {"epochs": 30, "polarity_epochs": 30, "batch_size": 64, "lr": 3e-3, "hidden": 32, "dropout": 0.0}
     model, history, counts = train_va_heads(x[:700], y[:700], x[700:], y[700:], spec, seed=0)
     assert counts == {"valence": 176, "arousal": 0}              # 88 rows at +1 and 88 at -1 out of 700
-    from fer_utils.models import va_predict
+    from fer_utils.papers.abaw5_multitask.models import va_predict
     with torch.no_grad():
         pred = va_predict(model(x[700:]))
     top, bottom = torch.arange(700, 800) % 8 == 0, torch.arange(700, 800) % 8 == 1

@@ -28,3 +28,51 @@ def test_pooled_std_averages_the_variances_of_runs_with_two_or_more_seeds():
     # variances (ddof 1): [0.1, 0.3] -> 0.02, [0.2, 0.2, 0.2] -> 0; one seed is left out
     assert pooled_std([0.1, 0.3], [0.2, 0.2, 0.2], [0.9]) == pytest.approx((0.02 / 2) ** 0.5)
     assert pooled_std([0.5], []) is None
+
+
+def test_welch_matches_scipy_and_gives_the_difference_and_its_interval():
+    from scipy import stats
+
+    from fer_utils.verdicts import welch
+    a, b = [0.52, 0.50, 0.55], [0.45, 0.47, 0.44]
+    v = welch(a, b)
+    ref = stats.ttest_ind(a, b, equal_var=False)
+    assert v.word == "reproduced" and v.p == pytest.approx(ref.pvalue) and v.diff == pytest.approx(0.07)
+    ci = ref.confidence_interval(0.95)
+    assert v.ci == pytest.approx((ci.low, ci.high))
+    assert welch(b, a).word == "the opposite"
+    assert welch([0.50, 0.55, 0.45], [0.49, 0.52, 0.47]).word == "inconclusive"
+    assert "95% CI" in str(v) and "Welch p" in str(v)
+
+
+def test_one_seed_gives_a_difference_and_no_verdict_word():
+    from fer_utils.verdicts import welch
+    v = welch([0.60], [0.40, 0.41, 0.42])
+    assert v.word == "one seed" and v.diff == pytest.approx(0.19)
+    assert str(v) == "one seed: difference +0.190"
+    for word in ("reproduced", "opposite", "inconclusive"):
+        assert word not in str(v)
+    assert welch([], [0.4]).word == "pending"
+
+
+def test_a_collapsed_run_is_detected_from_its_predictions_or_its_curve():
+    import numpy as np
+
+    from fer_utils.verdicts import collapsed, verdict
+    two_classes = np.array([0] * 60 + [1] * 37 + [2] * 3)      # 97% in neutral and happiness
+    assert "97% of the test predictions in two classes" in collapsed(two_classes)
+    healthy = np.arange(100) % 8
+    assert collapsed(healthy) is None
+    assert "under 60% of its peak 0.400" in collapsed(healthy, [0.2, 0.4, 0.3, 0.2])
+    assert collapsed(healthy, [0.2, 0.4, 0.3]) is None
+    v = verdict([0.5] * 3, [0.4] * 3, failed=[None, collapsed(two_classes), None])
+    assert v.word == "training failed" and "two classes" in str(v)
+
+
+def test_a_mechanism_that_did_not_act_is_not_exercised():
+    from fer_utils.verdicts import verdict
+    v = verdict([0.5, 0.51, 0.52], [0.40, 0.41, 0.42], exercised=False,
+                signal="sample-weight trigger fired in 0 of 3 runs")
+    assert v.word == "not exercised" and str(v) == "not exercised: sample-weight trigger fired in 0 of 3 runs"
+    acted = verdict([0.5, 0.51, 0.52], [0.40, 0.41, 0.42], signal="fired in 3 of 3 runs")
+    assert acted.word == "reproduced" and str(acted).endswith("(fired in 3 of 3 runs)")

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..paths import PACKAGE_DIR, PROJECT_DIR, SAMPLE_ROOT, cache_dir  # noqa: F401  (re-exported)
-from .record import DataError, FaceData, Skip, PER_SAMPLE
+from .record import PER_SAMPLE, DataError, FaceData, Skip
 
 CACHE_VERSION = 1
 

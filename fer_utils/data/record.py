@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..paths import SAMPLE_ROOT
+
 PER_SAMPLE = ("images", "labels", "names", "votes", "subjects", "sequences", "aus",
               "videos", "frames", "va")
 
@@ -49,7 +51,6 @@ def image_found(path: Path, file, line: int, skipped: list, shown: str | None = 
 def source_label(source) -> str:
     """A data source without the machine's path: the last two parts of it (e.g. ``ferplus/FER2013Train``),
     marked when it is the bundled sample (the book prints no machine paths)."""
-    from ..paths import SAMPLE_ROOT
     path = Path(str(source))
     label = "/".join(path.parts[-2:])
     return f"{label} (bundled sample)" if path.resolve().is_relative_to(SAMPLE_ROOT.resolve()) else label

@@ -13,8 +13,10 @@ from ..data.io import SAMPLE_ROOT, resolve_root
 from ..labels import CKPLUS_CLASSES, FERPLUS_CLASSES, noise_report, training_labels
 from ..losses import supervised_ce
 from ..metrics import abaw_overall, accuracy, macro_f1, per_class_f1
-from ..models import build_model
-from ..train import DeviceData, TrainConfig, fit, seed_everything
+from ..models import build_model, check_arch
+from ..profiles import PROFILES
+from ..train import DeviceData, Method, TrainConfig, fit, seed_everything
+from ..typecheck import check_choice, check_range, check_types
 
 
 def block(kind, default=None):
@@ -45,7 +47,10 @@ def _resolve_block(kind, value, where: str, name: str, seed: int, base=None):
         value["seed"] = seed
     if "views" in value:
         value["views"] = tuple(value["views"])
-    return kind(**value)
+    try:
+        return kind(**value)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"run config {where}: in {name!r}: {e}") from None
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ class Recipe:
     task: str = ""
     notebook: str = ""
     name: str = ""
-    profile: str = "smoke"             # "smoke" | "cpu" | "gpu" (fer_utils.experiments.PROFILES)
+    profile: str = "smoke"             # "smoke" | "cpu" | "gpu" (fer_utils.profiles.PROFILES)
     seed: int = 0
     data: str = "sample"               # "sample": the bundled sample; "full": the real FER+ / CK+ data
 
@@ -83,13 +88,25 @@ class Recipe:
             elif base is not None:
                 values[f.name] = _resolve_block(kind, base, where, f.name, seed)
         recipe = cls(**values)
+        check_types(recipe, f"run config {where}")
         recipe.check(where)
         return recipe
 
     def check(self, where: str) -> None:
-        """Refuse values outside a knob's choices (a recipe adds its own checks)."""
-        if self.data not in ("sample", "full"):
-            raise ValueError(f"run config {where}: data={self.data!r}: expected 'sample' or 'full'")
+        """Refuse values outside a knob's choices or range (a recipe adds its own checks)."""
+        where = f"run config {where}"
+        check_choice(where, "data", self.data, ("sample", "full"))
+        check_choice(where, "profile", self.profile, PROFILES)
+        check_range(where, "seed", self.seed, lo=0)
+        for name in ("dropout",):
+            check_range(where, name, getattr(self, name, None), lo=0, hi=1, hi_open=True)
+        for name in ("labelled_fraction",):
+            check_range(where, name, getattr(self, name, None), lo=0, hi=1, lo_open=True)
+        if getattr(self, "arch", None) is not None:
+            try:
+                check_arch(self.arch)
+            except ValueError as e:
+                raise ValueError(f"{where}: {e}") from None
 
     def to_config(self) -> dict:
         return dataclasses.asdict(self)
@@ -100,7 +117,7 @@ class FERPlusRecipe(Recipe):
     """A run trained on FER+ (``training_split``): its training labels and backbone."""
     labels: str = "majority"           # "majority" | "single_annotator" | "symmetric:<rate>" (labels.training_labels)
     label_seed: int = 0                # the draw of single-annotator / synthetic labels
-    arch: str = "resnet18"             # backbone (models.build_backbone); the cpu profile: experiments.CPU_ARCH
+    arch: str = "resnet18"             # backbone (models.build_backbone); the cpu profile: profiles.CPU_ARCH
     dropout: float = 0.0               # before the classifier
     split_seed: int = 0                # labelled-fraction and validation holdout draws
     train: TrainConfig = block(TrainConfig, TrainConfig())
@@ -161,14 +178,12 @@ def outcome(final: dict, result, predictions: dict, train, valid, test, noise) -
                      "label_noise_rate": noise.rate}}
 
 
-
-
 def pretrain_on_ckplus(config: FERPlusRecipe, pretrain: TrainConfig, device) -> dict:
     """A backbone (``config.arch``) trained on all of CK+48 (7 posed expressions): the book's stand-in for
     pretraining on another expression dataset (the papers use AffectNet or RAF-DB). Returns its state dict."""
     ck = load_ckplus(data_root_for(config))
     seed_everything(config.seed + 10_000)
     model = build_model(config.arch, len(CKPLUS_CLASSES), dropout=config.dropout)
-    fit(model, DeviceData.from_record(ck, device), None, supervised_ce,
-        dataclasses.replace(pretrain, device=str(device)), num_classes=len(CKPLUS_CLASSES), progress=False)
+    fit(model, (DeviceData.from_record(ck, device), None), Method(supervised_ce, num_classes=len(CKPLUS_CLASSES)),
+        dataclasses.replace(pretrain, device=str(device)), progress=False)
     return model.state_dict()

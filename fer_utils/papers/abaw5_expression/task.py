@@ -9,21 +9,23 @@
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data import load_ckplus
-from ..labels import labelled_fraction_split
-from ..losses import (attention_consistency, batch_class_thresholds, clean_mask, dynamic_adaptive_threshold,
-                      mutexmatch_losses, rank_regularization, weighted_ce)
-from ..models import FrozenFeatureClassifier, ImportanceNet, TwoHeadNet, build_model
-from ..train import DeviceData, TrainConfig, fit, predict, seed_everything
-from . import task
-from .common import (FERPlusRecipe, block, data_root_for, final_test_metrics, load_ferplus_splits, outcome,
-                     training_split)
+from ...data import load_ckplus
+from ...labels import labelled_fraction_split
+from ...models import build_model
+from ...tasks import task
+from ...tasks.common import (FERPlusRecipe, block, data_root_for, final_test_metrics, load_ferplus_splits, outcome,
+                             training_split)
+from ...train import DeviceData, FitData, Method, TrainConfig, fit, predict, seed_everything
+from .losses import (attention_consistency, batch_class_thresholds, clean_mask, dynamic_adaptive_threshold,
+                     mutexmatch_losses, rank_regularization, weighted_ce)
+from .models import FrozenFeatureClassifier, ImportanceNet, TwoHeadNet
 
 
 @dataclass(frozen=True)
@@ -61,35 +63,6 @@ class NoiseAwareRecipe(FERPlusRecipe):
     train: TrainConfig = block(TrainConfig, TrainConfig(views=("weak", "flipped_strong")))
 
 
-# Budgets per profile. Every row of Table 1 and of the scarce-label table trains for the same optimiser steps
-# (epochs x steps_per_epoch) on the same labelled images per step (batch_size); each method keeps its own
-# optimiser. MutexMatch adds mu x batch_size unlabelled images per step; the noise-aware model sees two views.
-#   cpu: 8 x 100 steps of 64 labelled faces (51,200 labelled images, 1.8 FER+ epochs); gpu: 20 x 100 of 128.
-def _equal(epochs, steps, batch, **extra):
-    return dict(epochs=epochs, steps_per_epoch=steps, batch_size=batch, **extra)
-
-
-_TINY = dict(epochs=2, batch_size=8, steps_per_epoch=1, lr=5e-4, weight_decay=1e-4)
-BUDGETS = {
-    "smoke": dict(seeds=[0], fractions=[0.25], steps=2, batch_size=8,
-                  supervised=dict(_TINY), frozen=_TINY, pretrain=dict(_TINY, epochs=1),
-                  mutexmatch=dict(_TINY, mu=2), noise_aware=dict(_TINY, lr=1e-4)),
-    "cpu":   dict(seeds=[0, 1, 2], fractions=[0.1, 0.25], steps=800, batch_size=64,
-                  supervised=_equal(8, 100, 64, optimizer="sgd", lr=0.05, momentum=0.9, schedule="onecycle",
-                                    weight_decay=5e-4, flip_tta=True),
-                  frozen=_equal(8, 100, 64, lr=1e-3, weight_decay=1e-4),
-                  pretrain=dict(epochs=30, batch_size=64, lr=1e-3, weight_decay=1e-4),
-                  mutexmatch=_equal(8, 100, 64, mu=3, lr=5e-4, weight_decay=1e-4),
-                  noise_aware=_equal(8, 100, 64, lr=1e-4, weight_decay=1e-4)),
-    "gpu":   dict(seeds=[0, 1, 2], fractions=[0.1, 0.25], steps=2000, batch_size=128,
-                  supervised=_equal(20, 100, 128, lr=5e-4, weight_decay=1e-4, compile=True),
-                  frozen=_equal(20, 100, 128, lr=1e-3, weight_decay=1e-4, compile=True),
-                  pretrain=dict(epochs=40, batch_size=128, lr=1e-3, weight_decay=1e-4, compile=True),
-                  mutexmatch=_equal(20, 100, 128, mu=3, lr=5e-4, weight_decay=1e-4, compile=True),
-                  noise_aware=_equal(20, 100, 128, lr=1e-4, weight_decay=1e-4, compile=True)),
-}
-
-
 def _test_outcome(result, train, valid, test, noise, device, eval_batch_size, extra=None):
     logits = predict(result.model, torch.as_tensor(test.images).to(device), eval_batch_size)
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names,
@@ -100,15 +73,23 @@ def _test_outcome(result, train, valid, test, noise, device, eval_batch_size, ex
 def pretrain_au_backbone(config: FrozenBaselineRecipe, device):
     """A backbone trained for a different task on data the book has: detecting the 23 FACS action units of
     CK+48 (multi-label, BCE). Returns the trained FERNet (its backbone is then frozen)."""
-    import dataclasses
     ck = load_ckplus(data_root_for(config))
     cfg = dataclasses.replace(config.pretrain, device=str(device))
     seed_everything(config.seed + 20_000)
     model = build_model(config.arch, ck.aus.shape[1])
     data = DeviceData.from_record(ck, device, aus=ck.aus.astype(np.float32))
-    fit(model, data, None, lambda out, batch, epoch: F.binary_cross_entropy_with_logits(out.float(), batch["aus"]),
-        cfg, num_classes=ck.aus.shape[1], progress=False)
+    fit(model, (data, None), Method(au_bce, num_classes=ck.aus.shape[1]), cfg, progress=False)
     return model
+
+
+def au_bce(outputs, batch, epoch):
+    """Multi-label BCE of the 23 CK+ action units (the frozen baseline's pretraining task)."""
+    return F.binary_cross_entropy_with_logits(outputs.float(), batch["aus"])
+
+
+def plain_ce(outputs, batch, epoch):
+    """Cross-entropy without smoothing (the organisers' baseline head)."""
+    return F.cross_entropy(outputs, batch["y"])
 
 
 @task("frozen_baseline", FrozenBaselineRecipe)
@@ -121,10 +102,47 @@ def frozen_baseline(config: FrozenBaselineRecipe, work_dir, progress: bool = Tru
     body = pretrain_au_backbone(config, device)
     seed_everything(config.seed)
     model = FrozenFeatureClassifier(body.backbone, body.feature_dim, 8, dropout=config.dropout)
-    result = fit(model, DeviceData.from_record(train, device), DeviceData.from_record(valid, device),
-                 lambda out, batch, epoch: F.cross_entropy(out, batch["y"]), cfg, num_classes=8,
-                 ckpt_dir=work_dir, progress=progress)
+    result = fit(model, (DeviceData.from_record(train, device), DeviceData.from_record(valid, device)),
+                 Method(plain_ce, num_classes=8), cfg, ckpt_dir=work_dir, progress=progress)
     return _test_outcome(result, train, valid, test, noise, device, cfg.eval_batch_size)
+
+
+class MutexMatch(Method):
+    """Paper 000 §2.3's step: one forward pass over [x_lb; u_w; u_s] (shared BatchNorm statistics, as the
+    MutexMatch code) and the TPC + TNC losses (Eq. 1-3) at the epoch's class thresholds ``self.T`` (Eq. 4 from
+    the model's predictions on the labelled set at the start of each epoch; above 1 during the warm-up, so no
+    pseudo-label passes; a number for the fixed-threshold ablation)."""
+
+    def __init__(self, config: MutexMatchRecipe, labelled: DeviceData):
+        super().__init__(num_classes=8)
+        self.config, self.labelled = config, labelled
+        self.T: torch.Tensor | float | None = None
+
+    def on_epoch_start(self, model, epoch, history):
+        c, device = self.config, self.labelled.images.device
+        if c.threshold != "dat":
+            self.T = float(c.threshold)
+        elif epoch < c.dat_warmup_epochs:
+            self.T = torch.full((8,), 1.01, device=device)    # warm-up: no pseudo-label passes
+        else:
+            probs = predict(model, self.labelled.images, c.train.eval_batch_size).softmax(1)
+            self.T = dynamic_adaptive_threshold(probs, self.labelled.labels, 8, epoch - c.dat_warmup_epochs,
+                                                c.dat_beta, c.dat_gamma)
+
+    def forward(self, model, batch):
+        b, u = len(batch["x"]), len(batch["u_weak"])
+        tpc, tnc, tnc_sep = model(torch.cat([batch["x"], batch["u_weak"], batch["u_strong"]]), heads=True)
+        return {"lb": tpc[:b], "uw": tpc[b:b + u], "us": tpc[b + u:], "neg_uw": tnc[b:b + u],
+                "neg_us": tnc[b + u:], "neg_sep": tnc_sep[b:b + u]}
+
+    def loss(self, out, batch, epoch):
+        c = self.config
+        t = mutexmatch_losses(out["lb"], batch["y"], out["uw"], out["us"], out["neg_uw"], out["neg_us"],
+                              out["neg_sep"], self.T, k=c.k, lambda_u=c.lambda_u)
+        return t["total"], {k: v for k, v in t.items() if k != "total"}
+
+    def on_epoch_end(self, model, epoch, record):
+        record["thresholds"] = self.T.tolist() if torch.is_tensor(self.T) else [self.T] * 8
 
 
 @task("mutexmatch", MutexMatchRecipe)
@@ -150,41 +168,43 @@ def mutexmatch(config: MutexMatchRecipe, work_dir, progress: bool = True) -> dic
     model = TwoHeadNet(8, config.arch, dropout=config.dropout)
     lab = DeviceData.from_record(labelled, device)
     unl = DeviceData(torch.as_tensor(pool).to(device), torch.full((len(pool),), -1, device=device))
-    threshold = config.threshold
-    state = {"T": None}
-
-    def on_epoch_start(m, epoch, history):
-        """Eq. 4 from the model's performance on the labelled set after ``epoch`` completed epochs."""
-        if threshold != "dat":
-            state["T"] = float(threshold)
-        elif epoch < config.dat_warmup_epochs:
-            state["T"] = torch.full((8,), 1.01, device=device)    # warm-up: no pseudo-label passes
-        else:
-            probs = predict(m, lab.images, cfg.eval_batch_size).softmax(1)
-            state["T"] = dynamic_adaptive_threshold(probs, lab.labels, 8, epoch - config.dat_warmup_epochs,
-                                                    config.dat_beta, config.dat_gamma)
-
-    def forward_fn(m, batch):
-        b, u = len(batch["x"]), len(batch["u_weak"])
-        tpc, tnc, tnc_sep = m(torch.cat([batch["x"], batch["u_weak"], batch["u_strong"]]), heads=True)
-        return {"lb": tpc[:b], "uw": tpc[b:b + u], "us": tpc[b + u:], "neg_uw": tnc[b:b + u],
-                "neg_us": tnc[b + u:], "neg_sep": tnc_sep[b:b + u]}
-
-    def loss_fn(out, batch, epoch):
-        t = mutexmatch_losses(out["lb"], batch["y"], out["uw"], out["us"], out["neg_uw"], out["neg_us"],
-                              out["neg_sep"], state["T"], k=config.k, lambda_u=config.lambda_u)
-        return t["total"], {k: v for k, v in t.items() if k != "total"}
-
-    def on_epoch_end(m, epoch, record):
-        t = state["T"]
-        record["thresholds"] = t.tolist() if torch.is_tensor(t) else [t] * 8
-
-    result = fit(model, lab, DeviceData.from_record(valid, device), loss_fn, cfg, num_classes=8,
-                 forward_fn=forward_fn, on_epoch_start=on_epoch_start, on_epoch_end=on_epoch_end,
-                 unlabelled=unl, ckpt_dir=work_dir, progress=progress)
+    result = fit(model, FitData(lab, DeviceData.from_record(valid, device), unl), MutexMatch(config, lab), cfg,
+                 ckpt_dir=work_dir, progress=progress)
     out = _test_outcome(result, labelled, valid, test, noise, device, cfg.eval_batch_size)
     out["data"]["n_unlabelled"] = len(pool)
     return out
+
+
+class NoiseAware(Method):
+    """Paper 000 §2.4's step (Eq. 5-6): one pass over [weak; flipped strong]; after ``warmup_epochs`` of plain
+    CE, the weighted CE over the samples the batch class-mean threshold keeps as clean, SCN's rank
+    regularisation of alpha, and lambda x the consistency of the two views' class attention maps."""
+
+    def __init__(self, config: NoiseAwareRecipe):
+        super().__init__(num_classes=8)
+        self.config = config
+
+    def forward(self, model, batch):
+        b = len(batch["weak"])
+        logits, alpha, maps = model(torch.cat([batch["weak"], batch["flipped_strong"]]), return_all=True)
+        return {"logits": logits[:b], "alpha": alpha[:b], "maps_weak": maps[:b], "maps_strong_flipped": maps[b:]}
+
+    def loss(self, out, batch, epoch):
+        c = self.config
+        logits, alpha, y = out["logits"], out["alpha"], batch["y"]
+        if epoch < c.warmup_epochs:
+            return F.cross_entropy(logits, y), {"clean_rate": 1.0}
+        probs = torch.softmax(alpha.detach()[:, None] * logits.detach().float(), dim=1)
+        mask = clean_mask(probs, y, batch_class_thresholds(probs))
+        wce = weighted_ce(logits, alpha, y, mask)
+        rr = rank_regularization(alpha, c.rr_beta, c.rr_margin)
+        terms = {"wce": wce, "rr": rr, "clean_rate": mask.float().mean(), "alpha_mean": alpha.mean()}
+        loss = wce + rr
+        if c.consistency_weight:
+            ac = attention_consistency(out["maps_weak"], out["maps_strong_flipped"])
+            loss = loss + c.consistency_weight * ac
+            terms["consistency"] = ac
+        return loss, terms
 
 
 @task("noise_aware", NoiseAwareRecipe)
@@ -198,31 +218,8 @@ def noise_aware(config: NoiseAwareRecipe, work_dir, progress: bool = True) -> di
     device = cfg.resolved_device()
     seed_everything(config.seed)
     model = ImportanceNet(8, config.arch, dropout=config.dropout)
-    lam = config.consistency_weight
-
-    def forward_fn(m, batch):
-        b = len(batch["weak"])
-        logits, alpha, maps = m(torch.cat([batch["weak"], batch["flipped_strong"]]), return_all=True)
-        return {"logits": logits[:b], "alpha": alpha[:b], "maps_weak": maps[:b], "maps_strong_flipped": maps[b:]}
-
-    def loss_fn(out, batch, epoch):
-        logits, alpha, y = out["logits"], out["alpha"], batch["y"]
-        if epoch < config.warmup_epochs:
-            return F.cross_entropy(logits, y), {"clean_rate": 1.0}
-        probs = torch.softmax(alpha.detach()[:, None] * logits.detach().float(), dim=1)
-        mask = clean_mask(probs, y, batch_class_thresholds(probs))
-        wce = weighted_ce(logits, alpha, y, mask)
-        rr = rank_regularization(alpha, config.rr_beta, config.rr_margin)
-        terms = {"wce": wce, "rr": rr, "clean_rate": mask.float().mean(), "alpha_mean": alpha.mean()}
-        loss = wce + rr
-        if lam:
-            ac = attention_consistency(out["maps_weak"], out["maps_strong_flipped"])
-            loss = loss + lam * ac
-            terms["consistency"] = ac
-        return loss, terms
-
-    result = fit(model, DeviceData.from_record(train, device), DeviceData.from_record(valid, device), loss_fn, cfg,
-                 num_classes=8, forward_fn=forward_fn, ckpt_dir=work_dir, progress=progress)
+    result = fit(model, (DeviceData.from_record(train, device), DeviceData.from_record(valid, device)),
+                 NoiseAware(config), cfg, ckpt_dir=work_dir, progress=progress)
     # class attention maps of a few test faces (the first of each class), for the chapter's figure
     faces = np.array([np.flatnonzero(test.labels == c)[0] for c in range(8) if (test.labels == c).any()])
     cams = predict(result.model, torch.as_tensor(test.images[faces]).to(device), cfg.eval_batch_size,

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data import load_ckplus
-from ..labels import labelled_fraction_split
-from ..train import predict
-from . import task
-from .common import data_root_for, final_test_metrics, load_ferplus_splits, outcome, training_split
-from .ssl_temporal import SSLTemporalRecipe, spatial_phase
+from ...data import load_ckplus
+from ...labels import labelled_fraction_split
+from ...tasks import task
+from ...tasks.common import data_root_for, final_test_metrics, load_ferplus_splits, outcome, training_split
+from ...train import predict
+from .task import SSLTemporalRecipe, spatial_phase
 
 
 @dataclass(frozen=True)

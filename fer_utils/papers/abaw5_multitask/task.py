@@ -7,7 +7,7 @@
 * ``au_temporal`` — action units (§4) on CK+48 with its FACS table, the 12 ABAW AUs: a backbone trained on
   FER+ expressions gives frozen frame features; the three-pipeline temporal model (method notes A11) runs
   over each CK+ sequence's frames with the sigmoid focal loss, in 10 subject-independent folds; beside it the
-  per-frame baseline (``au_baseline.AUFrameNet``: the same features, folds, loss and optimiser, no time).
+  per-frame baseline (``models.AUFrameNet``: the same features, folds, loss and optimiser, no time).
 * ``va_fusion`` — valence/arousal (§2): three backbones trained on expressions give frozen features, which
   are concatenated; polarity classifiers (Eq. 1) first, then the valence and arousal heads with the CCC loss
   (Eq. 2), the valence head's hidden features fed to the arousal head. Targets: the DERIVED FER+ stand-in
@@ -23,18 +23,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data import DataError, load_abaw, load_affectnet, load_ckplus
-from ..au_baseline import AUFrameNet
-from ..ensemble import choose_other_threshold, predict_other_below
-from ..labels import ABAW_AUS, FERPLUS_CLASSES, expected_va, stratified_holdout, subject_kfold, va_from_votes
-from ..losses import ccc_loss, ce_dice_loss, polarity_labels, sigmoid_focal_loss, supervised_ce
-from ..metrics import accuracy, au_f1, ccc, macro_f1
-from ..models import VAModel, build_model, va_predict
-from ..temporal import AUTemporalNet
-from ..train import DeviceData, TrainConfig, fit, frame_features, predict, seed_everything
-from . import task
-from .common import (FERPlusRecipe, Recipe, block, data_root_for, final_test_metrics, load_ferplus_splits, outcome,
-                     require, training_split)
+from ...data import DataError, load_abaw, load_affectnet, load_ckplus
+from ...labels import ABAW_AUS, FERPLUS_CLASSES, expected_va, stratified_holdout, subject_kfold, va_from_votes
+from ...losses import supervised_ce
+from ...metrics import accuracy, au_f1, ccc, macro_f1
+from ...models import build_model
+from ...tasks import task
+from ...tasks.common import (FERPlusRecipe, Recipe, block, data_root_for, final_test_metrics, load_ferplus_splits,
+                             outcome, require, training_split)
+from ...train import DeviceData, Method, TrainConfig, fit, frame_features, predict, seed_everything
+from .ensemble import choose_other_threshold, predict_other_below
+from .losses import ccc_loss, ce_dice_loss, polarity_labels, sigmoid_focal_loss
+from .models import AUFrameNet, AUTemporalNet, VAModel, va_predict
 
 OTHER = FERPLUS_CLASSES.index("contempt")  # contempt plays ABAW's 'Other' (the rarest FER+ class)
 
@@ -108,26 +108,6 @@ class VAFusionRecipe(Recipe):
                              "'affectnet' or 'affwild2'")
 
 
-# Budgets per profile: expressions Adam lr 5e-4, 20 epochs, best epoch on validation (paper); cpu: 2 epochs
-# per member (the members differ 10x in speed: benchmarks/backbone_sweep.py), AU model as on the gpu, VA heads
-# 15 epochs instead of 50 (the VA run within 15 CPU minutes, the book within its 10 hours; in the 50-epoch cpu
-# run va-fusion-55c77375d8f0, stored at commit 4c47414, the best validation CCC of the first 15
-# epochs was within 0.005 of the best of 50 for each head variant).
-_TINY = dict(epochs=1, batch_size=8, steps_per_epoch=1, lr=5e-4, weight_decay=1e-4)
-BUDGETS = {
-    "smoke": dict(seeds=[0], expression=_TINY, pretrain=_TINY, au_model=dict(epochs=2, batch_size=4, lr=1e-3),
-                  va_heads=dict(epochs=2, batch_size=64)),
-    "cpu":   dict(seeds=[0, 1, 2], va_seeds=[0],
-                  expression=dict(epochs=2, batch_size=128, lr=1e-3, weight_decay=1e-4),
-                  pretrain=dict(epochs=2, batch_size=128, steps_per_epoch=160, lr=1e-3, weight_decay=1e-4),
-                  au_model=dict(), va_heads=dict(epochs=15)),
-    "gpu":   dict(seeds=[0, 1, 2],
-                  expression=dict(epochs=20, batch_size=256, lr=5e-4, weight_decay=1e-4, compile=True),
-                  pretrain=dict(epochs=20, batch_size=256, lr=5e-4, weight_decay=1e-4, compile=True),
-                  au_model=dict(), va_heads=dict()),
-}
-
-
 @task("expression_subclassifier", SubclassifierRecipe)
 def expression_subclassifier(config: SubclassifierRecipe, work_dir, progress: bool = True) -> dict:
     """One sub-classifier: CE + lambda Dice (or CE alone) on FER+; scheme "no_other" leaves contempt out of
@@ -146,8 +126,8 @@ def expression_subclassifier(config: SubclassifierRecipe, work_dir, progress: bo
     model = build_model(config.arch, 8, dropout=config.dropout)
     loss = ((lambda out, batch, epoch: ce_dice_loss(out, batch["y"], 8, config.lam)) if config.dice
             else supervised_ce)
-    result = fit(model, DeviceData.from_record(train, device), DeviceData.from_record(valid, device), loss, cfg,
-                 num_classes=8, ckpt_dir=work_dir, progress=progress)
+    result = fit(model, (DeviceData.from_record(train, device), DeviceData.from_record(valid, device)),
+                 Method(loss, num_classes=8), cfg, ckpt_dir=work_dir, progress=progress)
     logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size)
     valid_logits = predict(result.model, torch.as_tensor(valid.images).to(device), cfg.eval_batch_size)
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names,
@@ -190,8 +170,8 @@ def au_temporal(config: AUTemporalRecipe, work_dir, progress: bool = True) -> di
     device = cfg.resolved_device()
     seed_everything(config.seed)
     backbone = build_model(config.arch, 8)
-    result = fit(backbone, DeviceData.from_record(train, device), DeviceData.from_record(valid, device), supervised_ce,
-                 cfg, num_classes=8, ckpt_dir=work_dir, progress=progress)
+    result = fit(backbone, (DeviceData.from_record(train, device), DeviceData.from_record(valid, device)),
+                 Method(supervised_ce, num_classes=8), cfg, ckpt_dir=work_dir, progress=progress)
     ck = load_ckplus(data_root_for(config))
     au_idx = [ck.au_names.index(a) for a in ABAW_AUS]
     aus = ck.aus[:, au_idx].astype(np.int64)                                   # (N, 12), -1 = unknown
@@ -223,14 +203,14 @@ def au_temporal(config: AUTemporalRecipe, work_dir, progress: bool = True) -> di
         fold_cfg = TrainConfig(epochs=a.epochs, batch_size=min(a.batch_size, len(tr)), lr=a.lr,
                                weight_decay=a.weight_decay, optimizer="adamw", schedule="none", views=(),
                                seed=config.seed * 100 + f, device=str(device))
-        fold_fit = fit(net, data, None, loss_fn, fold_cfg, num_classes=len(ABAW_AUS), progress=False)
+        fold_fit = fit(net, (data, None), Method(loss_fn, num_classes=len(ABAW_AUS)), fold_cfg, progress=False)
         net.eval()
         with torch.no_grad():
             p = torch.sigmoid(net(x_all[torch.as_tensor(te).to(device)])["fused"]).cpu().numpy()
         probs[seqs[te].reshape(-1)] = p.reshape(-1, len(ABAW_AUS))
         seed_everything(config.seed * 100 + f)
         frame_net = AUFrameNet(x_all.shape[-1], len(ABAW_AUS), width=config.au_width)
-        fit(frame_net, data, None, frame_loss_fn, fold_cfg, num_classes=len(ABAW_AUS), progress=False)
+        fit(frame_net, (data, None), Method(frame_loss_fn, num_classes=len(ABAW_AUS)), fold_cfg, progress=False)
         frame_net.eval()
         with torch.no_grad():
             p = torch.sigmoid(frame_net(x_all[torch.as_tensor(te).to(device)])).cpu().numpy()
@@ -316,6 +296,47 @@ def _standardise(train: torch.Tensor, *others: torch.Tensor):
     return [(x - mu) / sd for x in (train, *others)]
 
 
+class Polarity(Method):
+    """Eq. 1: cross-entropy of the polarity classifiers of the dimensions in ``trained`` (indices into
+    VA_DIMS), the only parameters this fit updates."""
+
+    def __init__(self, trained: list[int]):
+        super().__init__(num_classes=3)
+        self.trained = trained
+
+    def loss(self, out, batch, epoch):
+        return sum(F.cross_entropy(out[f"pol_{VA_DIMS[d]}"], batch["pol"][:, d]) for d in self.trained)
+
+    def param_groups(self, model):
+        return [{"params": [p for d in self.trained for p in getattr(model, f"pol_{VA_DIMS[d]}").parameters()]}]
+
+
+class VAHeads(Method):
+    """Eq. 2: the CCC loss of each dimension over the batch's non-extreme samples (a dimension with no extreme
+    in training needs no mask, and no host sync for the masked size); validation is the CCC of paper 004's
+    inference (``va_predict``), the mean of valence and arousal selecting the epoch."""
+
+    def __init__(self, counts: dict):
+        super().__init__(num_classes=3)
+        self.counts = counts
+
+    def loss(self, out, batch, epoch):
+        terms = []
+        for d, dim in enumerate(VA_DIMS):
+            if self.counts[dim] == 0:
+                terms.append(ccc_loss(out[dim], batch["va"][:, d]))
+                continue
+            m = batch["pol"][:, d] == 1
+            if m.sum() > 1:
+                terms.append(ccc_loss(out[dim][m], batch["va"][m, d]))
+        return sum(terms) if terms else out["valence"].sum() * 0.0
+
+    def evaluate(self, model, data, cfg):
+        model.eval()
+        with torch.no_grad():
+            return va_scores(va_predict(model(data.images)).cpu().numpy(), data.extra["va"].cpu().numpy())
+
+
 def _fit_polarity(model: VAModel, x: torch.Tensor, pol: torch.Tensor, spec: VAHeadSpec, seed: int) -> dict:
     """Eq. 1: the polarity classifiers, trained (through ``fit``, the last epoch kept) before the regressors
     and then frozen. A dimension whose training targets hold no extreme (-1 or +1) gets a classifier that
@@ -324,14 +345,10 @@ def _fit_polarity(model: VAModel, x: torch.Tensor, pol: torch.Tensor, spec: VAHe
     heads = {dim: getattr(model, f"pol_{dim}") for dim in VA_DIMS}
     trained = [d for d, dim in enumerate(VA_DIMS) if counts[dim] > 0]
     if trained:
-        def loss_fn(out, batch, epoch):
-            return sum(F.cross_entropy(out[f"pol_{VA_DIMS[d]}"], batch["pol"][:, d]) for d in trained)
-
         cfg = TrainConfig(epochs=spec.polarity_epochs or spec.epochs, batch_size=min(spec.batch_size, len(x)),
                           lr=spec.lr, weight_decay=0.0, schedule="none", views=(), seed=seed, device=str(x.device))
         data = DeviceData(x, torch.zeros(len(x), dtype=torch.long, device=x.device), {"pol": pol})
-        fit(model, data, None, loss_fn, cfg, num_classes=3, progress=False,
-            param_groups=[{"params": [p for d in trained for p in heads[VA_DIMS[d]].parameters()]}])
+        fit(model, (data, None), Polarity(trained), cfg, progress=False)
     with torch.no_grad():
         for dim in VA_DIMS:
             if counts[dim] == 0:
@@ -362,30 +379,11 @@ def train_va_heads(x_train, y_train, x_valid, y_valid, spec, seed: int, feed_val
     pol = torch.stack([polarity_labels(y_train[:, d]) for d in range(2)], 1).to(device)
     counts = _fit_polarity(model, x_train, pol, spec, seed)
 
-    def loss_fn(out, batch, epoch):
-        # CCC of each dimension over the batch's non-extreme samples; a dimension with no extreme in training
-        # needs no mask (and no host sync for the masked size)
-        terms = []
-        for d, dim in enumerate(VA_DIMS):
-            if counts[dim] == 0:
-                terms.append(ccc_loss(out[dim], batch["va"][:, d]))
-                continue
-            m = batch["pol"][:, d] == 1
-            if m.sum() > 1:
-                terms.append(ccc_loss(out[dim][m], batch["va"][m, d]))
-        return sum(terms) if terms else out["valence"].sum() * 0.0
-
-    def evaluate_fn(m, data):
-        m.eval()
-        with torch.no_grad():
-            return va_scores(va_predict(m(data.images)).cpu().numpy(), data.extra["va"].cpu().numpy())
-
     cfg = TrainConfig(epochs=spec.epochs, batch_size=min(spec.batch_size, len(x_train)), lr=spec.lr, weight_decay=0.0,
                       schedule="none", views=(), select="ccc_mean", seed=seed, device=str(device))
     zeros = lambda n: torch.zeros(n, dtype=torch.long, device=device)  # noqa: E731
-    result = fit(model, DeviceData(x_train, zeros(len(x_train)), {"va": y_train, "pol": pol}),
-                 DeviceData(x_valid, zeros(len(x_valid)), {"va": y_valid}), loss_fn, cfg, progress=False,
-                 num_classes=3, evaluate_fn=evaluate_fn)
+    result = fit(model, (DeviceData(x_train, zeros(len(x_train)), {"va": y_train, "pol": pol}),
+                         DeviceData(x_valid, zeros(len(x_valid)), {"va": y_valid})), VAHeads(counts), cfg, progress=False)
     model.eval()
     return model, result.history, counts
 
@@ -407,7 +405,7 @@ def va_fusion(config: VAFusionRecipe, work_dir, progress: bool = True) -> dict:
     for k, arch in enumerate(config.archs):
         seed_everything(config.seed * 10 + k)
         model = build_model(arch, len(classes))
-        result = fit(model, *pre, supervised_ce, cfg, num_classes=len(classes), ckpt_dir=Path(work_dir) / arch,
+        result = fit(model, pre, Method(supervised_ce, num_classes=len(classes)), cfg, ckpt_dir=Path(work_dir) / arch,
                      progress=progress)
         parts = [frame_features(result.model, x) for x in images]
         feats[arch] = [f.float() for f, _ in parts]

@@ -1,4 +1,5 @@
-"""The fully supervised baseline: one network, cross-entropy (paper 000's fully supervised model)."""
+"""Chapter 0's common recipe as a task: one network, cross-entropy with label smoothing (paper 000's fully
+supervised model, and every chapter's single-network baseline)."""
 from __future__ import annotations
 
 import functools
@@ -10,9 +11,9 @@ import torch
 from ..labels import labelled_fraction_split
 from ..losses import supervised_ce
 from ..models import build_model
-from ..train import DeviceData, TrainConfig, fit, predict, seed_everything
-from . import task
-from .common import FERPlusRecipe, final_test_metrics, load_ferplus_splits, outcome, training_split
+from ..tasks import task
+from ..tasks.common import FERPlusRecipe, final_test_metrics, load_ferplus_splits, outcome, training_split
+from ..train import DeviceData, Method, TrainConfig, fit, predict, seed_everything
 
 
 @dataclass(frozen=True)
@@ -21,17 +22,6 @@ class SupervisedRecipe(FERPlusRecipe):
     dropout: float = 0.5               # before the classifier                       paper 000: not stated
     label_smoothing: float = 0.0       # CE target smoothing epsilon                 paper 000: none
     labelled_fraction: float = 1.0     # of each class kept (scarce-label reference) paper 000: 1.0
-
-
-# Budgets per profile. cpu: the recipe chosen on FER+ Valid by benchmarks/time_to_accuracy.py, and its epochs by
-# the same benchmark's epoch sweep (12 -> 14: +0.8 points of Valid accuracy, within 5 training minutes; ch. 0).
-#                    epochs  batch  optimiser             lr     schedule   weight decay  extra
-BUDGETS = {
-    "smoke": dict(train=dict(epochs=2, batch_size=32, steps_per_epoch=3, lr=5e-4, weight_decay=1e-4)),
-    "cpu":   dict(train=dict(epochs=14, batch_size=128, optimizer="sgd", lr=0.1, momentum=0.9, schedule="onecycle",
-                             weight_decay=5e-4, flip_tta=True), label_smoothing=0.1),
-    "gpu":   dict(train=dict(epochs=30, batch_size=256, lr=5e-4, weight_decay=1e-4, compile=True)),
-}
 
 
 @task("supervised", SupervisedRecipe)
@@ -47,9 +37,9 @@ def supervised(r: SupervisedRecipe, work_dir, progress: bool = True) -> dict:
     device = cfg.resolved_device()
     seed_everything(r.seed)
     model = build_model(r.arch, 8, dropout=r.dropout)
-    loss = functools.partial(supervised_ce, label_smoothing=r.label_smoothing)
-    result = fit(model, DeviceData.from_record(train, device), DeviceData.from_record(valid, device),
-                 loss, cfg, num_classes=8, ckpt_dir=work_dir, progress=progress)
+    method = Method(functools.partial(supervised_ce, label_smoothing=r.label_smoothing), num_classes=8)
+    result = fit(model, (DeviceData.from_record(train, device), DeviceData.from_record(valid, device)),
+                 method, cfg, ckpt_dir=work_dir, progress=progress)
     logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size,
                      flip_tta=cfg.flip_tta)
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names}

@@ -15,7 +15,6 @@ FER+ Valid and Test), or Aff-Wild2's videos (``video="affwild2"``, the paper's d
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,20 +22,23 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data import load_abaw, load_ckplus
-from ..labels import labelled_fraction_split, noise_report
-from ..losses import feedback_coefficient, student_pseudo_label_loss, supervised_ce, teacher_loss
-from ..metrics import macro_f1
-from ..models import TeacherStudent, build_model
-from ..temporal import TemporalEncoder, clip_logits, standin_clips, video_chunks, vote_clips, window_starts
-from ..train import DeviceData, TrainConfig, evaluate, fit, frame_features, predict, seed_everything
-from . import task
-from .common import FERPlusRecipe, block, data_root_for, final_test_metrics, load_ferplus_splits, outcome, require, training_split
+from ...data import load_abaw, load_ckplus
+from ...labels import labelled_fraction_split, noise_report
+from ...losses import supervised_ce
+from ...metrics import macro_f1
+from ...models import build_model
+from ...tasks import task
+from ...tasks.common import (FERPlusRecipe, block, data_root_for, final_test_metrics, load_ferplus_splits, outcome,
+                             require, training_split)
+from ...train import DeviceData, FitData, Method, TrainConfig, evaluate, fit, frame_features, predict, seed_everything
+from .clips import standin_clips, video_chunks
+from .losses import feedback_coefficient, student_pseudo_label_loss, teacher_loss
+from .models import TeacherStudent, TemporalEncoder, clip_logits, vote_clips, window_starts
 
 
 @dataclass(frozen=True)
 class ClipSpec:
-    """The stand-in clips (``temporal.standin_clips``) or Aff-Wild2 chunks (``length`` only)."""
+    """The stand-in clips (``clips.standin_clips``) or Aff-Wild2 chunks (``length`` only)."""
     n_train: int = 200                 # clips built from the labelled training faces
     n_valid: int = 50                  # from FER+ Valid (the window/epoch choices)
     n_test: int = 100                  # from FER+ Test
@@ -86,25 +88,6 @@ class SSLTemporalRecipe(FERPlusRecipe):
                 raise ValueError(f"run config {where}: {key}={getattr(self, key)!r}: expected one of {', '.join(allowed)}")
 
 
-# Budgets per profile: SGD (momentum 0.9, Nesterov) lr 0.01 for both networks (Face2Exp's value), cosine,
-# weight decay 5e-4, 64 class-balanced labelled faces + mu = 3 x 64 unlabelled faces per step (the method
-# notes allow a smaller mu than Face2Exp's 7), 10% of FER+'s labels.
-_SGD = dict(sampler="balanced", optimizer="sgd", lr=1e-2, weight_decay=5e-4)
-BUDGETS = {
-    "smoke": dict(seeds=[0], labelled_fraction=0.25, train=dict(_SGD, epochs=2, batch_size=8, steps_per_epoch=1, mu=2),
-                  clips=dict(n_train=4, n_valid=3, n_test=3, length=48, mean_segment=12),
-                  temporal=dict(epochs=2, steps_per_epoch=2, batch_size=4, window=16, stride=8, train_stride=8)),
-    # cpu: 900 steps (18 x 50) at lr 0.05 and mu = 2 (chosen on FER+ Valid with the baseline: at 300 steps and
-    # the gpu's lr 0.01 a from-scratch network barely leaves chance level; mu = 2 keeps a run near 7 CPU minutes)
-    "cpu":   dict(seeds=[0, 1, 2], majority_seeds=[0], labelled_fraction=0.1,
-                  train=dict(_SGD, epochs=18, batch_size=64, steps_per_epoch=50, mu=2, lr=0.05),
-                  clips=dict(), temporal=dict(epochs=10, steps_per_epoch=50)),
-    "gpu":   dict(seeds=[0, 1, 2], labelled_fraction=0.1,
-                  train=dict(_SGD, epochs=20, batch_size=64, steps_per_epoch=100, mu=3),
-                  clips=dict(), temporal=dict(epochs=20, steps_per_epoch=100)),
-}
-
-
 def ferplus_ssl_data(config: SSLTemporalRecipe):
     """The FER+ data of a run: (labelled FaceData (the labelled fraction), valid, test, unlabelled images,
     their hidden majority labels (-1: none, or a CK+ face), NoiseReport)."""
@@ -143,23 +126,26 @@ def labelled_loss(net, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return loss
 
 
-def spatial_phase(config: SSLTemporalRecipe, labelled, valid, pool, pool_truth, cfg: TrainConfig, device,
-                  work_dir, progress):
-    """Train the frame network. Returns the fit result; its ``.model`` is the frame network (the student, or
-    the baseline's only network)."""
-    lab = DeviceData.from_record(labelled, device)
-    seed_everything(config.seed)
-    if config.method == "supervised":
-        model = build_model(config.arch, 8, dropout=config.dropout)
-        return fit(model, lab, DeviceData.from_record(valid, device), supervised_ce, cfg, num_classes=8,
-                   ckpt_dir=work_dir, progress=progress)
-    model = TeacherStudent(8, config.arch, dropout=config.dropout).to(device)
-    unl = DeviceData(torch.as_tensor(pool).to(device), torch.as_tensor(pool_truth, dtype=torch.long).to(device))
-    teacher, student = model.teacher, model.student
-    counts = {"pseudo": torch.zeros(8, device=device), "right": torch.zeros((), device=device),
-              "known": torch.zeros((), device=device)}
+class FeedbackSSL(Method):
+    """Paper 002 §3.3's step (Eq. 1-6): the teacher pseudo-labels the strong view for the student (Eq. 1); the
+    student steps first; its labelled loss before minus after that step is the feedback f (Eq. 6) weighting
+    the teacher's L_f (Eq. 5); then the teacher steps on L_s + L_c + L_f (Eq. 2-4). One optimiser per network
+    (the student at ``student_lr``). Per epoch it records what the teacher told the student: the count per
+    class and the accuracy against the pool's hidden labels (``pool_truth``, -1 where unknown)."""
 
-    def step(m, batch, epoch, update):
+    def __init__(self, config: SSLTemporalRecipe, pool_truth: torch.Tensor):
+        super().__init__(num_classes=8)
+        self.config, self.pool_truth = config, pool_truth
+        device = pool_truth.device
+        self.counts = {"pseudo": torch.zeros(8, device=device), "right": torch.zeros((), device=device),
+                       "known": torch.zeros((), device=device)}
+
+    def param_groups(self, model):
+        return {"teacher": [{"params": list(model.teacher.parameters())}],
+                "student": [{"params": list(model.student.parameters()), "lr": self.config.student_lr}]}
+
+    def step(self, model, batch, epoch, update):
+        teacher, student = model.teacher, model.student
         x, y = batch["x"], batch["y"]
         b, u = len(x), len(batch["u_weak"])
         z = teacher(torch.cat([x, batch["u_weak"], batch["u_strong"]]))
@@ -168,31 +154,41 @@ def spatial_phase(config: SSLTemporalRecipe, labelled, valid, pool, pool_truth, 
         before = labelled_loss(student, x, y)        # after Eq. 1's forward moved the BN running statistics
         update(l_u, "student")                                                # the student steps first
         f = feedback_coefficient(before, labelled_loss(student, x, y))          # Eq. 6
-        t = teacher_loss(t_l, y, t_uw, t_us, f, feedback=config.feedback)       # Eq. 2-5
+        t = teacher_loss(t_l, y, t_uw, t_us, f, feedback=self.config.feedback)  # Eq. 2-5
         update(t["total"], "teacher")
         pseudo = t_uw.detach().argmax(1)                                      # what the teacher told the student
-        truth = unl.labels[batch["u_index"]]
-        counts["pseudo"] += torch.bincount(pseudo, minlength=8)
-        counts["right"] += ((pseudo == truth) & (truth >= 0)).sum()
-        counts["known"] += (truth >= 0).sum()
+        truth = self.pool_truth[batch["u_index"]]
+        self.counts["pseudo"] += torch.bincount(pseudo, minlength=8)
+        self.counts["right"] += ((pseudo == truth) & (truth >= 0)).sum()
+        self.counts["known"] += (truth >= 0).sum()
         return t["total"], {"sup": t["sup"], "cons": t["cons"], "feedback_loss": t["feedback"], "f": f,
                             "f_positive": (f > 0).float(), "student_loss": l_u.detach()}
 
-    def evaluate_fn(m, data):
-        s = evaluate(m.student, data, 8, cfg.eval_batch_size)
-        return {**s, "teacher_macro_f1": evaluate(m.teacher, data, 8, cfg.eval_batch_size)["macro_f1"]}
+    def evaluate(self, model, data, cfg):
+        s = evaluate(model.student, data, 8, cfg.eval_batch_size)
+        return {**s, "teacher_macro_f1": evaluate(model.teacher, data, 8, cfg.eval_batch_size)["macro_f1"]}
 
-    def on_epoch_end(m, epoch, record):
-        record["pseudo_label_counts"] = counts["pseudo"].tolist()
-        record["pseudo_label_accuracy"] = float(counts["right"] / counts["known"].clamp_min(1))
-        for v in counts.values():
+    def on_epoch_end(self, model, epoch, record):
+        record["pseudo_label_counts"] = self.counts["pseudo"].tolist()
+        record["pseudo_label_accuracy"] = float(self.counts["right"] / self.counts["known"].clamp_min(1))
+        for v in self.counts.values():
             v.zero_()
 
-    groups = {"teacher": [{"params": list(teacher.parameters())}],
-              "student": [{"params": list(student.parameters()), "lr": config.student_lr}]}
-    result = fit(model, lab, DeviceData.from_record(valid, device), None, cfg, num_classes=8, step_fn=step,
-                 evaluate_fn=evaluate_fn, unlabelled=unl, param_groups=groups, on_epoch_end=on_epoch_end,
-                 ckpt_dir=work_dir, progress=progress)
+
+def spatial_phase(config: SSLTemporalRecipe, labelled, valid, pool, pool_truth, cfg: TrainConfig, device,
+                  work_dir, progress):
+    """Train the frame network. Returns the fit result; its ``.model`` is the frame network (the student, or
+    the baseline's only network)."""
+    lab = DeviceData.from_record(labelled, device)
+    seed_everything(config.seed)
+    if config.method == "supervised":
+        model = build_model(config.arch, 8, dropout=config.dropout)
+        return fit(model, (lab, DeviceData.from_record(valid, device)), Method(supervised_ce, num_classes=8), cfg,
+                   ckpt_dir=work_dir, progress=progress)
+    model = TeacherStudent(8, config.arch, dropout=config.dropout).to(device)
+    unl = DeviceData(torch.as_tensor(pool).to(device), torch.as_tensor(pool_truth, dtype=torch.long).to(device))
+    result = fit(model, FitData(lab, DeviceData.from_record(valid, device), unl), FeedbackSSL(config, unl.labels),
+                 cfg, ckpt_dir=work_dir, progress=progress)
     result.model = result.model.student
     return result
 
@@ -228,6 +224,22 @@ def vote_scores(labels: np.ndarray, logits: np.ndarray, window: int) -> float:
     return macro_f1(y[y >= 0], pred[y >= 0], 8)
 
 
+class TemporalWindows(Method):
+    """Paper 002 §3.4's temporal phase: per-frame CE over windows of frozen frame features (unlabelled frames
+    left out); validation is the clip-level macro F1 of the overlapping windows' averaged logits."""
+
+    def __init__(self, window: int, stride: int):
+        super().__init__(num_classes=8)
+        self.window, self.stride = window, stride
+
+    def loss(self, z, batch, epoch):
+        return F.cross_entropy(z.float().reshape(-1, 8), batch["frame_labels"].reshape(-1), ignore_index=-1)
+
+    def evaluate(self, model, data, cfg):
+        z = clip_logits(model, data.images, self.window, self.stride)
+        return {"clip_macro_f1": clip_scores(data.extra["frame_labels"].cpu().numpy(), z.cpu().numpy())}
+
+
 def temporal_phase(config: SSLTemporalRecipe, frame_model, labelled, valid, test, device, work_dir,
                    progress=False) -> dict:
     """Freeze the frame network; train the temporal encoder (through ``fit``, on feature windows cut from
@@ -256,15 +268,8 @@ def temporal_phase(config: SSLTemporalRecipe, frame_model, labelled, valid, test
     seed_everything(config.seed + 30_000)
     enc = TemporalEncoder(x["train"].shape[-1], 8, t.d_model, t.layers, t.heads, t.ff, t.dropout, t.window)
 
-    def loss_fn(z, batch, epoch):                                        # per-frame CE, unlabelled frames left out
-        return F.cross_entropy(z.float().reshape(-1, 8), batch["frame_labels"].reshape(-1), ignore_index=-1)
-
-    def evaluate_fn(m, data):
-        z = clip_logits(m, data.images, w, t.stride)
-        return {"clip_macro_f1": clip_scores(data.extra["frame_labels"].cpu().numpy(), z.cpu().numpy())}
-
-    result = fit(enc, train, valid_clips, loss_fn, cfg, num_classes=8, evaluate_fn=evaluate_fn,
-                 ckpt_dir=Path(work_dir) / "temporal", progress=progress)
+    result = fit(enc, (train, valid_clips), TemporalWindows(w, t.stride), cfg, ckpt_dir=Path(work_dir) / "temporal",
+                 progress=progress)
     out = {"history": result.history, "best_epoch": result.best_epoch}
     for s in ("valid", "test"):
         idx = torch.as_tensor(clips[s][0]).to(device)

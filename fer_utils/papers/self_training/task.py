@@ -18,17 +18,18 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data import load_ckplus, load_ferplus
-from ..labels import (CKPLUS_CLASSES, FERPLUS_CLASSES, class_index_map, map_labels, noise_report, stratified_holdout,
-                      subject_holdout, subject_kfold)
-from ..losses import (sample_weight_update, smooth_labels, soft_cross_entropy, successive_label_update,
-                      validation_loss_rising, weighted_soft_ce)
-from ..metrics import accuracy, macro_f1
-from ..models import build_model
-from ..train import DeviceData, fit, predict, seed_everything
-from ..data.sampling import plain_batches
-from . import task
-from .common import FERPlusRecipe, data_root_for, final_test_metrics, load_ferplus_splits, outcome, training_split
+from ...data import load_ckplus, load_ferplus
+from ...data.sampling import plain_batches
+from ...labels import (CKPLUS_CLASSES, FERPLUS_CLASSES, class_index_map, map_labels, noise_report, stratified_holdout,
+                       subject_holdout, subject_kfold)
+from ...metrics import accuracy, macro_f1
+from ...models import build_model
+from ...tasks import task
+from ...tasks.common import (FERPlusRecipe, data_root_for, final_test_metrics, load_ferplus_splits, outcome,
+                             training_split)
+from ...train import DeviceData, Method, fit, predict, seed_everything
+from .losses import (sample_weight_update, smooth_labels, soft_cross_entropy, successive_label_update,
+                     validation_loss_rising, weighted_soft_ce)
 
 
 @dataclass(frozen=True)
@@ -61,24 +62,6 @@ class SelfTrainingRecipe(FERPlusRecipe):
         if self.unlabelled not in ("ferplus_test", "ferplus_pool", "ckplus"):
             raise ValueError(f"run config {where}: unlabelled={self.unlabelled!r}: expected 'ferplus_test', "
                              "'ferplus_pool' or 'ckplus'")
-
-
-# Budgets per profile: Adam at a constant lr as in the paper (5e-4, the book's from-scratch rate, for the
-# paper's 1e-4 with a pretrained VGG), weak view (flip + shift) for the paper's zoom/flip/shift/rotation, the
-# first init_epochs (per dataset) for the initial model and one self-training round per later epoch.
-_TINY = dict(epochs=2, batch_size=8, steps_per_epoch=1, lr=5e-4, weight_decay=1e-4, schedule="none")
-BUDGETS = {   # smoke: a low tau and a larger replacement so that rounds select on the sample
-    "smoke": dict(seeds=[0], folds=[0], ferplus=_TINY, ckplus=_TINY, init_epochs=dict(ferplus=1, ckplus=1),
-                  method=dict(tau=0.2, replace=0.1, window=1)),
-    # cpu, FER+: a fifth of the gpu epochs; 2 initial epochs so that the weight trigger (T + 1 = 4 rounds)
-    # can fire at the end of epoch 4 and act on epoch 5 (with 3 it could fire only after the last epoch)
-    "cpu":   dict(seeds=[0, 1, 2], folds=list(range(10)), init_epochs=dict(ferplus=2, ckplus=3), method={},
-                  ferplus=dict(epochs=6, batch_size=128, lr=5e-4, weight_decay=1e-4, schedule="none"),
-                  ckplus=dict(epochs=30, batch_size=32, lr=5e-4, weight_decay=1e-4, schedule="none")),
-    "gpu":   dict(seeds=[0, 1, 2], folds=list(range(10)), init_epochs=dict(ferplus=15, ckplus=15), method={},
-                  ferplus=dict(epochs=30, batch_size=128, lr=5e-4, weight_decay=1e-4, schedule="none", compile=True),
-                  ckplus=dict(epochs=30, batch_size=32, lr=5e-4, weight_decay=1e-4, schedule="none")),
-}
 
 
 def _splits(config: SelfTrainingRecipe):
@@ -119,6 +102,77 @@ def cross_dataset_scores(logits: torch.Tensor, labels: np.ndarray, model_classes
             "n": int(keep.sum()), "classes": [model_classes[c] for c in shared]}
 
 
+class SelfTraining(Method):
+    """Paper 003's rounds (Eq. 2-8). The loss is Eq. 6 (weighted soft CE) over the active set; after the initial
+    model (epochs 0 .. init_epochs-1), every epoch's end is a round: the model predicts the labelled,
+    unlabelled and held-out validation images in eval mode, then SW updates the weights (Eq. 7-8) when the
+    validation loss has risen over the last T rounds, and ST moves the labelled targets (Eq. 4-5) and swaps
+    ``replace`` x n_l labelled samples out of the active set for as many confident unlabelled images (max p >
+    tau, equal per class) with their predictions as targets. Its state (targets ``q``, weights ``w``, the
+    ``active`` set, the per-round validation losses) is checkpointed, so a resumed run continues exactly."""
+
+    def __init__(self, config, cfg, labels: np.ndarray, n_u: int, xval, k: int, device):
+        super().__init__(num_classes=k)
+        self.config, self.cfg, self.k = config, cfg, k
+        n_l = len(labels)
+        self.n_l = n_l
+        self.y_l = torch.as_tensor(labels, device=device)
+        self.q = torch.cat([smooth_labels(labels, k, config.eps), torch.zeros(n_u, k)]).to(device)
+        self.w = torch.ones(n_l + n_u, device=device)
+        self.active = torch.cat([torch.ones(n_l, dtype=torch.bool), torch.zeros(n_u, dtype=torch.bool)]).to(device)
+        self.val_loss = torch.full((cfg.epochs,), float("nan"), device=device)
+        self.q_val = smooth_labels(xval.labels, k, config.eps).to(device)
+        self.xval_images = torch.as_tensor(xval.images).to(device)
+        self.images: torch.Tensor | None = None      # labelled then unlabelled images (set by the task)
+
+    def state(self):
+        return {"q": self.q, "w": self.w, "active": self.active, "val_loss": self.val_loss}
+
+    def loss(self, outputs, batch, epoch):
+        return weighted_soft_ce(outputs, batch["q"], batch["w"])
+
+    def batches(self, epoch, steps, gen, train, cfg):
+        active = self.active.nonzero().squeeze(1)
+        return active[plain_batches(len(active), cfg.batch_size, steps, gen)]
+
+    def on_epoch_end(self, model, epoch, record):
+        c, cfg, k, n_l = self.config, self.cfg, self.k, self.n_l
+        if epoch < c.init_epochs - 1:
+            return
+        device = self.q.device
+        gen = torch.Generator(device=device).manual_seed(c.seed * 1_000_003 + epoch + 77)
+        p_all = predict(model, self.images, cfg.eval_batch_size).softmax(1)
+        p_l, p_u = p_all[:n_l], p_all[n_l:]
+        val_loss = soft_cross_entropy(predict(model, self.xval_images, cfg.eval_batch_size), self.q_val).mean()
+        self.val_loss[epoch] = val_loss
+        record["val_loss"] = float(val_loss)
+        if c.sw:
+            history = self.val_loss[:epoch + 1]
+            if validation_loss_rising(history[~history.isnan()].cpu().numpy(), c.window):
+                f_l = soft_cross_entropy(p_l.clamp_min(1e-12).log(), self.q[:n_l])
+                self.w[:n_l] = sample_weight_update(self.w[:n_l], f_l, c.c, c.sigma).to(device)
+                record["weights_updated"] = True
+        record["w_mean"] = float(self.w[:n_l].mean())
+        record["w_low"] = int((self.w[:n_l] < 0.5).sum())
+        if c.st:
+            self.q[:n_l] = successive_label_update(p_l, self.y_l, c.alpha).to(device)
+            n_rep = int(round(c.replace * n_l))
+            conf, pred = p_u.max(1)
+            chosen = []
+            for cls in range(k):  # equal per class from the confident candidates (what is there if fewer)
+                cand = ((conf > c.tau) & (pred == cls)).nonzero().squeeze(1)
+                take = min(len(cand), n_rep // k)
+                chosen.append(cand[torch.randperm(len(cand), generator=gen, device=device)[:take]])
+            chosen = torch.cat(chosen)
+            self.active[n_l:] = False
+            self.active[n_l + chosen] = True
+            self.q[n_l + chosen] = p_u[chosen]
+            out = torch.randperm(n_l, generator=gen, device=device)[:len(chosen)]  # displaced labelled samples
+            self.active[:n_l] = True
+            self.active[out] = False
+            record["n_selected"] = int(len(chosen))
+
+
 @task("self_training", SelfTrainingRecipe)
 def self_training(config: SelfTrainingRecipe, work_dir, progress: bool = True) -> dict:
     """Paper 003 (Eq. 2-8) on FER+ or one CK+ fold; the knobs are SelfTrainingRecipe's."""
@@ -128,63 +182,15 @@ def self_training(config: SelfTrainingRecipe, work_dir, progress: bool = True) -
     cfg = config.train   # an epoch: one pass over the labelled images (the active set is as large)
     cfg = cfg if cfg.steps_per_epoch else dataclasses.replace(cfg, steps_per_epoch=max(1, n_l // cfg.batch_size))
     device = cfg.resolved_device()
-    st, sw = config.st, config.sw
-    eps, init_epochs = config.eps, config.init_epochs
-    y_l = torch.as_tensor(labelled.labels, device=device)
-    state = {"q": torch.cat([smooth_labels(labelled.labels, k, eps), torch.zeros(n_u, k)]).to(device),
-             "w": torch.ones(n_l + n_u, device=device),
-             "active": torch.cat([torch.ones(n_l, dtype=torch.bool), torch.zeros(n_u, dtype=torch.bool)]).to(device),
-             "val_loss": torch.full((cfg.epochs,), float("nan"), device=device)}
+    init_epochs = config.init_epochs
+    method = SelfTraining(config, cfg, labelled.labels, n_u, xval, k, device)
     images = torch.as_tensor(np.concatenate([labelled.images, unl_images])).to(device)
-    data = DeviceData(images, torch.cat([y_l, torch.full((n_u,), -1, device=device)]),
-                      {"q": state["q"], "w": state["w"]})
-    q_val = smooth_labels(xval.labels, k, eps).to(device)
-    xval_images = torch.as_tensor(xval.images).to(device)
-
-    def batches_fn(epoch, steps, gen):
-        active = state["active"].nonzero().squeeze(1)
-        return active[plain_batches(len(active), cfg.batch_size, steps, gen)]
-
-    def on_epoch_end(m, epoch, record):
-        if epoch < init_epochs - 1:
-            return
-        gen = torch.Generator(device=device).manual_seed(config.seed * 1_000_003 + epoch + 77)
-        p_all = predict(m, images, cfg.eval_batch_size).softmax(1)
-        p_l, p_u = p_all[:n_l], p_all[n_l:]
-        val_loss = soft_cross_entropy(predict(m, xval_images, cfg.eval_batch_size), q_val).mean()
-        state["val_loss"][epoch] = val_loss
-        record["val_loss"] = float(val_loss)
-        if sw:
-            history = state["val_loss"][:epoch + 1]
-            if validation_loss_rising(history[~history.isnan()].cpu().numpy(), config.window):
-                f_l = soft_cross_entropy(p_l.clamp_min(1e-12).log(), state["q"][:n_l])
-                state["w"][:n_l] = sample_weight_update(state["w"][:n_l], f_l, config.c, config.sigma).to(device)
-                record["weights_updated"] = True
-        record["w_mean"] = float(state["w"][:n_l].mean())
-        record["w_low"] = int((state["w"][:n_l] < 0.5).sum())
-        if st:
-            state["q"][:n_l] = successive_label_update(p_l, y_l, config.alpha).to(device)
-            n_rep = int(round(config.replace * n_l))
-            conf, pred = p_u.max(1)
-            chosen = []
-            for c in range(k):  # equal per class from the confident candidates (what is there if fewer)
-                cand = ((conf > config.tau) & (pred == c)).nonzero().squeeze(1)
-                take = min(len(cand), n_rep // k)
-                chosen.append(cand[torch.randperm(len(cand), generator=gen, device=device)[:take]])
-            chosen = torch.cat(chosen)
-            state["active"][n_l:] = False
-            state["active"][n_l + chosen] = True
-            state["q"][n_l + chosen] = p_u[chosen]
-            out = torch.randperm(n_l, generator=gen, device=device)[:len(chosen)]  # displaced labelled samples
-            state["active"][:n_l] = True
-            state["active"][out] = False
-            record["n_selected"] = int(len(chosen))
-
+    method.images = images
+    data = DeviceData(images, torch.cat([method.y_l, torch.full((n_u,), -1, device=device)]),
+                      {"q": method.q, "w": method.w})
     seed_everything(config.seed)
     model = build_model(config.arch, k, dropout=config.dropout)
-    result = fit(model, data, DeviceData.from_record(select_on, device),
-                 lambda out, batch, epoch: weighted_soft_ce(out, batch["q"], batch["w"]), cfg, num_classes=k,
-                 batches_fn=batches_fn, state=state, on_epoch_end=on_epoch_end, ckpt_dir=work_dir,
+    result = fit(model, (data, DeviceData.from_record(select_on, device)), method, cfg, ckpt_dir=work_dir,
                  progress=progress)
     logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size)
     final = final_test_metrics(test.labels, logits, classes)
@@ -201,8 +207,8 @@ def self_training(config: SelfTrainingRecipe, work_dir, progress: bool = True) -
     if config.save_train_weights:  # the final weight of every labelled training image (Fig. 3), and the
         # unweighted loss f_i (Eq. 6) of the kept model against the final targets: the ranking an Eq. 8 update
         # acts on, so it can be scored against the noisy labels even where the trigger never fired
-        f_kept = soft_cross_entropy(predict(result.model, images[:n_l], cfg.eval_batch_size), state["q"][:n_l])
-        predictions.update({"train_weight": state["w"][:n_l].cpu().numpy().astype(np.float16),
+        f_kept = soft_cross_entropy(predict(result.model, images[:n_l], cfg.eval_batch_size), method.q[:n_l])
+        predictions.update({"train_weight": method.w[:n_l].cpu().numpy().astype(np.float16),
                             "train_loss": f_kept.float().cpu().numpy().astype(np.float32),
                             "train_label": labelled.labels.astype(np.int8), "train_names": labelled.names})
     if noise is None:  # CK+ labels are expert FACS-based labels: no label noise is injected

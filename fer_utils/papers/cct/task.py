@@ -1,4 +1,5 @@
-"""Consensual Collaborative Training (paper 001) as a training task."""
+"""Consensual Collaborative Training (paper 001) as a training task: its recipe, its Method (Eq. 1-4 with the
+lambda ramp, one lr for the backbones and one for the heads, the ensemble's validation scores) and the task."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,12 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..losses import cct_lambda, cct_loss
-from ..metrics import accuracy, macro_f1
-from ..models import CoTrained, ensemble_log_probs, load_backbone
-from ..train import DeviceData, TrainConfig, fit, predict, seed_everything
-from . import task
-from .common import FERPlusRecipe, block, final_test_metrics, load_ferplus_splits, outcome, pretrain_on_ckplus, training_split
+from ...metrics import accuracy, macro_f1
+from ...models import load_backbone
+from ...tasks import task
+from ...tasks.common import (FERPlusRecipe, block, final_test_metrics, load_ferplus_splits, outcome, pretrain_on_ckplus,
+                             training_split)
+from ...train import DeviceData, Method, TrainConfig, fit, predict, seed_everything
+from .losses import cct_lambda, cct_loss
+from .models import CoTrained, ensemble_log_probs
 
 
 @dataclass(frozen=True)
@@ -37,17 +40,48 @@ class CCTRecipe(FERPlusRecipe):
             raise ValueError(f"run config {where}: init='ckplus' needs a 'pretrain' block")
 
 
-_COMMON = dict(schedule="exp", lr_gamma=0.95, lr=1e-3, weight_decay=1e-4, erasing=True, jitter=0.25)
-# Budgets per profile: Adam lr 1e-3 x 0.95 per epoch, flip + crop, colour jitter and random erasing (paper);
-# cpu: 4 epochs of 3 compact networks, about 4 CPU minutes a CCT run.
-BUDGETS = {
-    "smoke": dict(seeds=[0], train=dict(_COMMON, epochs=2, batch_size=8, steps_per_epoch=1),
-                  pretrain=dict(epochs=1, batch_size=8, steps_per_epoch=1, lr=1e-3)),
-    "cpu":   dict(seeds=[0, 1, 2], majority_seeds=[0], train=dict(_COMMON, epochs=4, batch_size=128),
-                  pretrain=dict(epochs=20, batch_size=64, lr=1e-3)),
-    "gpu":   dict(seeds=[0, 1, 2], train=dict(_COMMON, epochs=20, batch_size=256, compile=True),
-                  pretrain=dict(epochs=30, batch_size=128, lr=1e-3, compile=True)),
-}
+def all_logits(m, x):
+    """(N, K * C): one pass gives every network's logits."""
+    return torch.cat(m(x), dim=1)
+
+
+class CCT(Method):
+    """Paper 001's step: the K networks' supervision and consensus terms (Eq. 1-3) weighted by the lambda ramp
+    (Eq. 4) of the epoch; backbones at ``train.lr``, the heads at ``classifier_lr``; validation scores are the
+    ensemble's (the selection metric), each network's F1 and how often all K agree."""
+
+    def __init__(self, config: CCTRecipe, k: int):
+        super().__init__(num_classes=8)
+        self.config, self.k = config, k
+        self.ramp = config.ramp_fraction * config.train.epochs
+
+    def lam(self, epoch: int) -> float:
+        """lambda of Eq. 4 at ``epoch`` (0 for one network or the CE-only ablation)."""
+        c = self.config
+        if not c.consistency or self.k == 1:
+            return 0.0
+        return cct_lambda(epoch, self.ramp, c.lambda_max, c.beta, clamp=c.clamp)
+
+    def loss(self, outputs, batch, epoch):
+        lam = self.lam(epoch)
+        return cct_loss(outputs, batch["y"], lam, scale=1.0 / self.k), {"lambda": lam}
+
+    def param_groups(self, model):
+        heads = [p for net in model.nets for p in net.fc.parameters()]
+        head_ids = {id(p) for p in heads}
+        return [{"params": [p for p in model.parameters() if id(p) not in head_ids], "lr": self.config.train.lr},
+                {"params": heads, "lr": self.config.classifier_lr}]
+
+    def evaluate(self, model, data, cfg):
+        k = self.k
+        per = predict(model, data.images, cfg.eval_batch_size, forward=all_logits).view(len(data), k, 8)
+        ensemble = ensemble_log_probs(list(per.unbind(1))).argmax(1).cpu().numpy()
+        pred = per.argmax(2).cpu().numpy()
+        yv = data.labels.cpu().numpy()
+        lab = yv >= 0
+        return {"macro_f1": macro_f1(yv[lab], ensemble[lab], 8), "accuracy": accuracy(yv[lab], ensemble[lab]),
+                "f1_per_network": [macro_f1(yv[lab], pred[lab, j], 8) for j in range(k)],
+                "agreement": float((pred == pred[:, :1]).all(1).mean())}
 
 
 @task("cct", CCTRecipe)
@@ -66,38 +100,9 @@ def cct(config: CCTRecipe, work_dir, progress: bool = True) -> dict:
     if pretrained is not None:
         for net in model.nets:  # the same pretrained backbone; heads differ by their random initialisation
             load_backbone(net, pretrained)
-    heads = [p for net in model.nets for p in net.fc.parameters()]
-    head_ids = {id(p) for p in heads}
-    groups = [{"params": [p for p in model.parameters() if id(p) not in head_ids], "lr": cfg.lr},
-              {"params": heads, "lr": config.classifier_lr}]
-    ramp = config.ramp_fraction * cfg.epochs
-
-    def lam_of(epoch: int) -> float:
-        if not config.consistency or k == 1:
-            return 0.0
-        return cct_lambda(epoch, ramp, config.lambda_max, config.beta, clamp=config.clamp)
-
-    def loss_fn(outputs, batch, epoch):
-        lam = lam_of(epoch)
-        return cct_loss(outputs, batch["y"], lam, scale=1.0 / k), {"lambda": lam}
-
-    def all_logits(m, x):  # (N, K * C): one pass gives every network's logits
-        return torch.cat(m(x), dim=1)
-
-    def evaluate_fn(m, data):
-        """Ensemble macro F1 (the selection metric), each network's F1, and how often all K agree."""
-        per = predict(m, data.images, cfg.eval_batch_size, forward=all_logits).view(len(data), k, 8)
-        ensemble = ensemble_log_probs(list(per.unbind(1))).argmax(1).cpu().numpy()
-        pred = per.argmax(2).cpu().numpy()
-        yv = data.labels.cpu().numpy()
-        lab = yv >= 0
-        return {"macro_f1": macro_f1(yv[lab], ensemble[lab], 8), "accuracy": accuracy(yv[lab], ensemble[lab]),
-                "f1_per_network": [macro_f1(yv[lab], pred[lab, j], 8) for j in range(k)],
-                "agreement": float((pred == pred[:, :1]).all(1).mean())}
-
-    result = fit(model, DeviceData.from_record(train, device), DeviceData.from_record(valid, device), loss_fn, cfg,
-                 num_classes=8, forward_fn=lambda m, batch: m(batch["x"]), evaluate_fn=evaluate_fn,
-                 param_groups=groups, ckpt_dir=work_dir, progress=progress)
+    method = CCT(config, k)
+    result = fit(model, (DeviceData.from_record(train, device), DeviceData.from_record(valid, device)), method, cfg,
+                 ckpt_dir=work_dir, progress=progress)
     test_images = torch.as_tensor(test.images).to(device)
     per = predict(result.model, test_images, cfg.eval_batch_size, forward=all_logits).view(len(test), k, 8)
     logits = ensemble_log_probs(list(per.unbind(1)))

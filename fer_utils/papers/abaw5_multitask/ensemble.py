@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .metrics import macro_f1
+from ...metrics import macro_f1
 
 
 def majority_vote(predictions: list[torch.Tensor], num_classes: int, probs: list[torch.Tensor] | None = None) -> torch.Tensor:

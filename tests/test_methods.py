@@ -1,0 +1,95 @@
+"""Each paper's Method alone (no training loop): its state lives in attributes a test can inspect; and the
+typed budgets refuse a wrong type or range at config time, naming the key."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from fer_utils.papers.abaw5_expression.task import MutexMatch, MutexMatchRecipe
+from fer_utils.papers.cct.task import CCT, CCTRecipe
+from fer_utils.papers.self_training.task import SelfTraining, SelfTrainingRecipe
+from fer_utils.tasks import check_profiles, resolve_config
+from fer_utils.train import DeviceData, Method, TrainConfig, fit
+from tests.helpers import TinyNet
+
+
+def recipe(cls, **over):
+    return cls.from_config({"task": "x", "notebook": "nb", "name": "m", **over})
+
+
+def test_mutexmatch_threshold_is_an_attribute_set_per_epoch():
+    r = recipe(MutexMatchRecipe, dat_warmup_epochs=1)
+    lab = DeviceData(torch.randint(0, 255, (16, 48, 48), dtype=torch.uint8), torch.arange(16) % 8)
+    m = MutexMatch(r, lab)
+    assert m.T is None
+    m.on_epoch_start(TinyNet(), 0, [])
+    assert torch.equal(m.T, torch.full((8,), 1.01))            # warm-up: no pseudo-label can pass
+    m.on_epoch_start(TinyNet(), 1, [{}])
+    assert m.T.shape == (8,) and bool((m.T < 1).all())        # Eq. 4 from the model's labelled predictions
+    record = {}
+    m.on_epoch_end(TinyNet(), 1, record)
+    assert record["thresholds"] == m.T.tolist()
+    fixed = MutexMatch(recipe(MutexMatchRecipe, threshold=0.95), lab)
+    fixed.on_epoch_start(TinyNet(), 0, [])
+    assert fixed.T == 0.95
+
+
+def test_cct_lambda_ramps_to_its_maximum_and_is_zero_for_one_network():
+    r = recipe(CCTRecipe, train={"epochs": 10})
+    m = CCT(r, 3)
+    lams = [m.lam(e) for e in range(10)]
+    assert lams[0] < lams[5] < lams[9] and lams == sorted(lams)
+    assert CCT(r, 1).lam(9) == 0.0 and CCT(dataclasses.replace(r, consistency=False), 3).lam(9) == 0.0
+
+
+def test_self_training_state_is_its_targets_weights_and_active_set():
+    r = recipe(SelfTrainingRecipe, train={"epochs": 4})
+    labels = np.arange(10) % 8
+    xval = type("X", (), {"labels": labels[:4], "images": np.zeros((4, 48, 48), np.uint8)})()
+    m = SelfTraining(r, r.train, labels, 5, xval, 8, torch.device("cpu"))
+    state = m.state()
+    assert set(state) == {"q", "w", "active", "val_loss"}
+    assert state["active"].tolist() == [True] * 10 + [False] * 5     # the unlabelled pool waits for round 1
+    assert torch.allclose(state["q"][:10].sum(1), torch.ones(10)) and (state["w"] == 1).all()
+    batches = m.batches(0, 3, torch.Generator().manual_seed(0), None, dataclasses.replace(r.train, batch_size=4))
+    assert batches.shape == (3, 4) and int(batches.max()) < 10      # only the active set is sampled
+
+
+def test_a_plain_loss_is_a_method_and_fit_takes_at_most_six_parameters():
+    import inspect
+    assert len(inspect.signature(fit).parameters) <= 6
+    with pytest.raises(NotImplementedError, match="give a loss"):
+        Method().loss(None, {}, 0)
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"train": {"lr": "0.1"}}, r"in 'train'.*lr='0.1' \(str\): expected float"),
+    ({"train": {"epochs": 2.5}}, r"in 'train'.*epochs=2.5 \(float\): expected int"),
+    ({"dropout": 1.5}, r"dropout=1.5: expected a value in \[0, 1\)"),
+    ({"arch": "resnet19"}, r"arch='resnet19': expected one of"),
+    ({"profile": "huge"}, r"profile='huge': expected one of"),
+    ({"train": {"optimizer": "rmsprop"}}, r"optimizer='rmsprop'"),
+    ({"labelled_fraction": 0.0}, r"labelled_fraction=0.0: expected a value in \(0, 1\]"),
+])
+def test_a_wrong_type_or_range_fails_at_config_time_naming_the_key(bad, match):
+    config = {"task": "supervised", "notebook": "00_data", "name": "m", "profile": "cpu", **bad}
+    with pytest.raises(ValueError, match=match):
+        resolve_config(config)
+    table = {p: {"row": {"task": "supervised", **({} if p != "cpu" else bad)}} for p in ("smoke", "cpu", "gpu")}
+    if "profile" not in bad:
+        with pytest.raises(ValueError, match=match):
+            check_profiles(table, "00_data")
+
+
+def test_profile_tables_must_cover_every_profile_and_name_real_tasks():
+    with pytest.raises(ValueError, match="expected exactly smoke, cpu, gpu"):
+        check_profiles({"cpu": {}}, "nb")
+    with pytest.raises(ValueError, match="task='nosuch'"):
+        check_profiles({p: {"row": {"task": "nosuch"}} for p in ("smoke", "cpu", "gpu")}, "nb")
+
+
+def test_train_config_checks_itself_when_built():
+    with pytest.raises(ValueError, match="TrainConfig: batch_size=0"):
+        TrainConfig(batch_size=0)
+    assert TrainConfig(views=["weak", "strong"]).views == ("weak", "strong")
