@@ -217,9 +217,11 @@ def au_temporal(config: AUTemporalRecipe, work_dir, progress: bool = True) -> di
         frame_probs[seqs[te].reshape(-1)] = p.reshape(-1, len(ABAW_AUS))
         fold_of_frame[seqs[te].reshape(-1)] = f
         fold_history.append({"fold": f, "train_loss": [h["train_loss"] for h in fold_fit.history]})
-    pred = (probs >= 0.5).astype(np.int64)
-    per_au = au_f1(aus, pred)
-    frame_per_au = au_f1(aus, (frame_probs >= 0.5).astype(np.int64))
+    # the probabilities are stored as float16: the scores are computed from exactly what is stored, so that
+    # a probability just under 0.5 that rounds to 0.5 counts the same here and in any later reading
+    probs, frame_probs = probs.astype(np.float16), frame_probs.astype(np.float16)
+    per_au = au_f1(aus, (probs.astype(np.float32) >= 0.5).astype(np.int64))
+    frame_per_au = au_f1(aus, (frame_probs.astype(np.float32) >= 0.5).astype(np.int64))
     known = (aus >= 0).all(1)
     final = {"mean_au_f1": float(per_au.mean()), "per_au_f1": dict(zip(ABAW_AUS, map(float, per_au))),
              "au_frequency": dict(zip(ABAW_AUS, map(float, (aus[known] == 1).mean(0)))),
@@ -227,7 +229,7 @@ def au_temporal(config: AUTemporalRecipe, work_dir, progress: bool = True) -> di
              "frame_mean_au_f1": float(frame_per_au.mean()),
              "frame_per_au_f1": dict(zip(ABAW_AUS, map(float, frame_per_au))),
              "backbone_valid_macro_f1": result.best_score, "macro_f1": float(per_au.mean())}
-    predictions = {"au_probs": probs.astype(np.float16), "au_probs_frame": frame_probs.astype(np.float16),
+    predictions = {"au_probs": probs, "au_probs_frame": frame_probs,
                    "au_labels": aus.astype(np.int8), "names": ck.names,
                    "fold": fold_of_frame.astype(np.int8)}
     return {"final": final, "history": result.history, "best_epoch": result.best_epoch, "predictions": predictions,
