@@ -146,6 +146,42 @@ def symmetric_noise(labels, rate: float, num_classes: int, seed: int) -> np.ndar
     return labels
 
 
+def crowd_transition_matrix(votes, majority, num_classes: int = 8) -> np.ndarray:
+    """FER+'s measured single-annotator transition matrix: T[c, k] = P(one annotator says k | majority label
+    c), the mean over the images of majority class c of their emotion-vote distributions (the expected
+    confusion of ``single_annotator_labels``, without drawing). Rows of classes absent from ``majority`` are
+    the identity. votes (N, 10), majority (N,) with -1 for unlabelled. Returns (C, C), rows summing to 1."""
+    dist = vote_distribution(votes)[:, :num_classes]
+    majority = np.asarray(majority)
+    t = np.eye(num_classes)
+    for c in range(num_classes):
+        rows = dist[(majority == c) & ~np.isnan(dist).any(1)]
+        if len(rows):
+            t[c] = rows.mean(0) / rows.mean(0).sum()
+    return t
+
+
+def crowd_matrix_noise(labels, transition: np.ndarray, rate: float, seed: int) -> np.ndarray:
+    """Synthetic noise with the structure of real crowd noise (the CIFAR-N pairing of human labels with
+    synthetic noise of their transition matrix): exactly round(rate * n) labelled samples get another class,
+    drawn from their class's row of ``transition`` without its diagonal (renormalised); a class whose row has
+    no off-diagonal mass keeps its label. labels (N,) with -1 kept. Returns a new (N,) int64 array."""
+    if not 0 <= rate <= 1:
+        raise ValueError(f"rate must be in [0, 1], got {rate}")
+    labels = np.asarray(labels, dtype=np.int64).copy()
+    off = np.asarray(transition, dtype=np.float64).copy()
+    np.fill_diagonal(off, 0.0)
+    rng = np.random.default_rng(seed)
+    idx = np.flatnonzero(labels >= 0)
+    flip = rng.choice(idx, size=int(round(rate * len(idx))), replace=False)
+    u = rng.random(len(flip))
+    for i, r in zip(flip, u):
+        row = off[labels[i]]
+        if row.sum() > 0:
+            labels[i] = int(np.searchsorted(np.cumsum(row / row.sum()), r, side="right"))
+    return labels
+
+
 FERPLUS_CONFUSIONS = {"neutral": "sadness", "happiness": "neutral", "surprise": "fear", "sadness": "neutral",
                       "anger": "disgust", "disgust": "anger", "fear": "surprise", "contempt": "neutral"}
 
@@ -235,7 +271,8 @@ def training_labels(votes, majority, spec: str, num_classes: int, seed: int, cla
     """The training labels a run asks for by name.
 
     spec: "majority" (clean FER+ labels), "single_annotator" (one vote per image, real crowd noise),
-    "symmetric:<rate>" or "class_flip:<rate>" (synthetic noise on the majority labels).
+    "symmetric:<rate>" or "class_flip:<rate>" (synthetic noise on the majority labels), "crowd_matrix:<rate>"
+    (a share ``rate`` of the majority labels redrawn from FER+'s measured single-annotator transition matrix).
     Images FER+ leaves unlabelled (majority -1) stay unlabelled under every spec.
     """
     kind, _, rate = spec.partition(":")
@@ -243,16 +280,18 @@ def training_labels(votes, majority, spec: str, num_classes: int, seed: int, cla
         return np.asarray(majority, dtype=np.int64).copy()
     if kind == "single_annotator" and not rate:
         return np.where(np.asarray(majority) >= 0, single_annotator_labels(votes, seed), -1)
-    if kind in ("symmetric", "class_flip") and rate:
+    if kind in ("symmetric", "class_flip", "crowd_matrix") and rate:
         try:
             r = float(rate)
         except ValueError:
             raise ValueError(f"labels={spec!r}: the rate after ':' must be a number") from None
         if kind == "symmetric":
             return symmetric_noise(majority, r, num_classes, seed)
+        if kind == "crowd_matrix":
+            return crowd_matrix_noise(majority, crowd_transition_matrix(votes, majority, num_classes), r, seed)
         return class_flip_noise(majority, r, class_names, seed)
-    raise ValueError(f"labels={spec!r}: expected 'majority', 'single_annotator', 'symmetric:<rate>' "
-                     f"or 'class_flip:<rate>'")
+    raise ValueError(f"labels={spec!r}: expected 'majority', 'single_annotator', 'symmetric:<rate>', "
+                     f"'class_flip:<rate>' or 'crowd_matrix:<rate>'")
 
 
 def vote_distribution(votes) -> np.ndarray:

@@ -186,3 +186,49 @@ def test_subject_holdout_holds_out_whole_subjects():
     keep, held = subject_holdout(subjects, 0.1, seed=0)
     assert set(subjects[keep]).isdisjoint(subjects[held]) and len(keep) + len(held) == 60
     assert 3 <= len(held) <= 9   # about a tenth, in whole subjects
+
+
+def test_crowd_transition_matrix_is_the_mean_vote_distribution_per_majority_class():
+    import numpy as np
+
+    from fer_utils.labels import crowd_transition_matrix
+    votes = np.zeros((3, 10), dtype=np.int64)
+    votes[0, [0, 1]] = [8, 2]          # majority neutral: 0.8 neutral, 0.2 happiness
+    votes[1, [0, 3]] = [6, 4]          # majority neutral: 0.6 neutral, 0.4 sadness
+    votes[2, [1]] = [10]               # majority happiness, unanimous
+    t = crowd_transition_matrix(votes, np.array([0, 0, 1]))
+    assert t[0, :4].tolist() == pytest.approx([0.7, 0.1, 0.0, 0.2])
+    assert t[1, 1] == 1.0 and t[5, 5] == 1.0                  # an absent class keeps the identity row
+    assert np.allclose(t.sum(1), 1.0)
+
+
+def test_crowd_matrix_noise_flips_exactly_the_rate_along_the_measured_confusions():
+    import numpy as np
+
+    from fer_utils.labels import crowd_matrix_noise, training_labels
+    t = np.eye(3)
+    t[0] = [0.5, 0.0, 0.5]             # class 0 is only ever confused with class 2
+    t[1] = [0.2, 0.8, 0.0]             # class 1 only with class 0; class 2 never (identity row)
+    labels = np.array([0] * 50 + [1] * 50 + [2] * 50 + [-1] * 5)
+    noisy = crowd_matrix_noise(labels, t, 0.4, seed=0)
+    changed = noisy != labels
+    assert changed.sum() <= round(0.4 * 150) and (noisy[-5:] == -1).all()
+    assert set(noisy[:50][changed[:50]]) <= {2} and set(noisy[50:100][changed[50:100]]) <= {0}
+    assert not changed[100:150].any()                             # no off-diagonal mass: kept
+    assert (crowd_matrix_noise(labels, t, 0.4, seed=0) == noisy).all()
+    with pytest.raises(ValueError, match="crowd_matrix:<rate>"):
+        training_labels(np.zeros((2, 10)), labels[:2], "crowd_matrix", 8, 0)
+
+
+@real_only
+def test_crowd_matrix_noise_on_ferplus_follows_its_single_annotator_confusions():
+    import numpy as np
+
+    from fer_utils.data import load_ferplus
+    from fer_utils.labels import crowd_transition_matrix, training_labels
+    train = load_ferplus("train")
+    noisy = training_labels(train.votes, train.labels, "crowd_matrix:0.4", 8, 0)
+    keep = train.labels >= 0
+    assert (noisy[keep] != train.labels[keep]).mean() == pytest.approx(0.4, abs=0.01)
+    t = crowd_transition_matrix(train.votes, train.labels)
+    assert t[0].argsort()[-2] == 3 and t[2].argsort()[-2] in (1, 6)   # neutral -> sadness; surprise -> happy/fear

@@ -457,3 +457,20 @@ def test_predictions_are_stored_losslessly_and_smaller_than_deflate(tmp_path):
     assert (tmp_path / "p.npz").stat().st_size < (tmp_path / "d.npz").stat().st_size
     with pytest.raises(ValueError):
         R.save_predictions(tmp_path / "o.npz", {"bad": np.array([{}, 1], dtype=object)})
+
+
+def test_the_reference_budget_is_the_widest_noise_gap_among_near_best_clean_budgets():
+    from fer_utils.baseline.reference_budget import choose_reference_budget, sweep_table
+
+    def record(scores):
+        return {"rows": [{"epochs": e, "valid_macro_f1": f, "train_minutes": e / 3} for e, f in scores.items()]}
+    majority = record({14: 0.536, 20: 0.551, 30: 0.560, 40: 0.556})
+    single = record({14: 0.485, 20: 0.539, 30: 0.520, 40: 0.500})
+    table = sweep_table(majority, single)
+    assert table.loc[30, "gap"] == pytest.approx(0.040)
+    choice = choose_reference_budget(table)          # within 0.01 of 0.560: 20 (0.551), 30 and 40
+    assert choice["candidates"] == [20, 30, 40] and choice["epochs"] == 40 and choice["gap"] == pytest.approx(0.056)
+    assert choose_reference_budget(table, max_epochs=30)["epochs"] == 30   # the compute cap
+    assert choose_reference_budget(table, within=0.003)["epochs"] == 30    # 40 (0.556) is not near 0.560 any more
+    with pytest.raises(ValueError, match="no swept budget fits"):
+        choose_reference_budget(table, max_epochs=10)
