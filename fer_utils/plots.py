@@ -293,3 +293,25 @@ def horizontal_bars(table, title: str, xlabel: str, figsize=(8, 3.6)):
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def budget_sweep(sweeps: dict[str, dict], title: str, figsize=(8, 3.6)):
+    """Protocol 2's budget sweep: FER+ Valid macro F1 per epoch of every budget, one colour per budget, solid
+    for the clean (majority) labels and dashed for single-annotator labels. ``sweeps``: {label kind: the
+    benchmark record of ``benchmarks/time_to_accuracy.py --labels``}."""
+    fig, ax = plt.subplots(figsize=figsize)
+    budgets = sorted({row["epochs"] for record in sweeps.values() for row in record["rows"]})
+    colours = dict(zip(budgets, plt.cm.viridis(np.linspace(0.05, 0.85, len(budgets)))))
+    for kind, record in sweeps.items():
+        for row in record["rows"]:
+            epochs = [c["epoch"] + 1 for c in row["curve"]]
+            ax.plot(epochs, [c["valid_macro_f1"] for c in row["curve"]], color=colours[row["epochs"]],
+                    linestyle="-" if kind == "majority" else "--", linewidth=1.2,
+                    label=f"{row['epochs']} epochs, {'majority' if kind == 'majority' else 'single annotator'}")
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.set_ylabel("FER+ Valid macro F1")
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    fig.tight_layout()
+    return fig

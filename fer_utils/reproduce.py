@@ -28,8 +28,11 @@ from pathlib import Path
 import torch
 
 from .budget import estimate_minutes, measured_factors
+from .data import DataError
+from .data.io import resolve_root
 from .experiments import NOTEBOOKS, runs_for
 from .profiles import PROFILES
+from .provenance import cpu_kind
 from .report import aggregate
 from .runs import (CacheMiss, CorruptRun, RunLocked, check_config, count_status, default_results_dir, load_run, run_dir,
                    run_or_load, run_status)
@@ -80,6 +83,21 @@ def run_jobs(argv: list, jobs: int, threads: int) -> int:
         shutil.rmtree(claims, ignore_errors=True)
 
 
+def missing_data() -> str | None:
+    """A one-paragraph explanation when the real data the cpu and gpu profiles train on cannot be found."""
+    try:
+        root, origin = resolve_root()
+    except DataError as e:
+        return f"error: {e}. The cpu and gpu profiles train on the real FER+ and CK+48 data; see the README's Data section."
+    if origin == "sample":
+        return ("error: the cpu and gpu profiles train on the real FER+ and CK+48 data, and only the bundled sample "
+                "was found. Put the data in ../shared/data beside the project (ferplus/ with FER2013Train, "
+                "FER2013Valid, FER2013Test and their label.csv; ckplus/ with CK+48 and ckplus_facs.csv), or point "
+                "$FER_DATA_ROOT at the folder holding ferplus/ and ckplus/ (the README's Data section says where "
+                "each comes from). The smoke profile runs on the bundled sample: --profile smoke.")
+    return None
+
+
 def _minutes(m: float) -> str:
     return f"{m:.0f} min" if m < 120 else f"{m / 60:.1f} h"
 
@@ -98,8 +116,11 @@ def print_measured(configs, status, est, out) -> None:
         per_task = {t: measured_factors([(p, m) for tt, p, m in stored if tt == t]).get(key, (factor,))[0]
                     for t in {t for t, _ in missing}}
         at_once = max(1, cores // max(threads, 1))
-        line = (f"  measured here: {n} stored run(s) trained in {precision} with {threads} thread(s) took "
-                f"{factor:.1f}x their estimates (median)")
+        kinds = sorted({str(p.get("cpu_kind") or p.get("cpu_capability") or p.get("device", "?")) for _, p, _ in stored
+                        if (str(p.get("precision", "?")), int(p.get("threads") or 0)) == key})
+        line = (f"  measured on the machines that trained them ({'; '.join(kinds)}; this machine: {cpu_kind()}): "
+                f"{n} stored run(s) trained in {precision} with {threads} thread(s) took {factor:.1f}x their "
+                f"estimates (median)")
         if missing:
             wall = sum(m * per_task[t] for t, m in missing) / at_once
             line += f"; at the stored runs' rates the missing runs need about {_minutes(wall)} wall, {at_once} at a time"
@@ -144,6 +165,11 @@ def main(argv=None) -> int:
         if unmatched or not texts:
             print(f"error: --only {args.only!r}: {', '.join(map(repr, unmatched)) or 'nothing'} matches no run of "
                   f"{', '.join(args.notebooks)} ({args.profile} profile)", file=sys.stderr)
+            return 2
+    if not (args.dry_run or args.status) and args.profile != "smoke":
+        problem = missing_data()
+        if problem:
+            print(problem, file=sys.stderr)
             return 2
     out = Path(args.out) if args.out else default_results_dir(args.profile)
     worker_failures, load_only = 0, False
@@ -226,7 +252,7 @@ def main(argv=None) -> int:
               f"{len(args.notebooks)} notebooks", flush=True)
     if args.profile == "cpu" and (args.dry_run or args.status) and fast_precision("cpu") == "fp32":
         print("note: the estimates are for the reference 2-core CPU with native bf16; this CPU has none, so runs "
-              "train in fp32 and take longer (the 'measured here' lines give the factor where runs are stored)", flush=True)
+              "train in fp32 and take longer (the 'measured' lines give the factor where runs are stored)", flush=True)
     if args.dry_run or args.status:
         return 0
     return 1 if failed or worker_failures else 0

@@ -368,7 +368,7 @@ def test_measured_factors_correct_the_estimates_per_task(monkeypatch, capsys):
                              (prov(float("nan")), 1.0)]) == {("bf16", 2): (0.5, 1), ("fp32", 1): (3.0, 3)}
     # the wall time (loading + training + evaluation, like the estimate) wins over the training time
     assert measured_factors([({**prov(60), "wall_seconds": 90.0}, 1.0)]) == {("fp32", 1): (1.5, 1)}
-    stored = {"a": prov(240), "b": prov(60)}          # task a took 4x its estimate, task b 1x: median 2.5x
+    stored = {"a": {**prov(240), "cpu_kind": "AVX2, no bf16"}, "b": prov(60)}   # a took 4x its estimate, b 1x
     monkeypatch.setattr(P, "run_dir", lambda c, out: c["task"])
     monkeypatch.setattr(P, "load_run", lambda d: types.SimpleNamespace(provenance=stored[d]))
     monkeypatch.setattr(P.os, "cpu_count", lambda: 2)
@@ -378,6 +378,17 @@ def test_measured_factors_correct_the_estimates_per_task(monkeypatch, capsys):
     # missing: a at its own 4x (2 min -> 8), c (no stored run of its task) at the list's 2.5x (4 min -> 10):
     # 18 CPU min, two one-thread runs at a time on two cores: 9 min wall
     assert "2 stored run(s) trained in fp32 with 1 thread(s) took 2.5x" in out and "about 9 min wall, 2 at a time" in out
+    # the factor says which machines measured it, beside this machine's kind
+    from fer_utils.provenance import cpu_kind
+    assert "measured on the machines that trained them (?; AVX2, no bf16; this machine: " + cpu_kind() in out
+
+
+def test_a_cpu_run_without_the_data_is_one_paragraph_and_exit_2(monkeypatch, capsys):
+    monkeypatch.setenv("FER_DATA_ROOT", "sample")
+    assert reproduce(["notebooks/00_data.ipynb", "--profile", "cpu", "--only", "resnet18-majority"]) == 2
+    err = capsys.readouterr().err
+    assert "only the bundled sample was found" in err and "FER_DATA_ROOT" in err and "Traceback" not in err
+    assert reproduce(["notebooks/00_data.ipynb", "--profile", "cpu", "--dry-run"]) == 0   # planning needs no data
 
 
 def test_the_cpu_profile_fits_its_budgets():
