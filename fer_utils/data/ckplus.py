@@ -38,7 +38,8 @@ def load_ckplus(root=None, *, cache: bool = True) -> FaceData:
                   lambda: _build(img_root, facs), cache)
 
 
-def _read_facs(facs: Path) -> dict[str, tuple[str, np.ndarray]]:
+def _read_facs(facs: Path) -> dict[str, tuple[str, np.ndarray, int]]:
+    """{sequence: (emotion, AUs, line)} from the FACS table."""
     table = {}
     for line, fields in csv_rows(facs, FACS_HEADER):
         if len(fields) != len(FACS_HEADER):
@@ -51,7 +52,7 @@ def _read_facs(facs: Path) -> dict[str, tuple[str, np.ndarray]]:
             raise DataError(f"{facs}:{line}: expected an emotion in {', '.join(CKPLUS_CLASSES)}, got {fields[2]!r}")
         aus = np.array([parse_int(x, facs, line, f"{au} (0 or 1)", 0, 1) for x, au in zip(fields[3:], FACS_AUS)],
                        dtype=np.int8)
-        table[seq] = (emotion, aus)
+        table[seq] = (emotion, aus, line)
     return table
 
 
@@ -85,6 +86,8 @@ def _build(img_root: Path, facs: Path) -> FaceData:
             subjects.append(subject)
             sequences.append(seq)
             aus.append(table[seq][1])
+    for seq in sorted(set(table) - set(sequences)):   # a FACS row no image joins: counted and listed
+        skipped.append(Skip(str(facs), table[seq][2], f"no images: sequence {seq} has no CK+48 image"))
     images = read_images(paths, expect=(48, 48))
     return FaceData(images=images, labels=np.array(labels, np.int64), names=np.array(names, dtype=str),
                     class_names=CKPLUS_CLASSES, dataset="ckplus", split="all", source=str(img_root),

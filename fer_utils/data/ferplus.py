@@ -25,6 +25,19 @@ FOLDERS = {"train": "FER2013Train", "valid": "FER2013Valid", "test": "FER2013Tes
 USAGE = {"train": "Training", "valid": "PublicTest", "test": "PrivateTest"}
 NEW_HEADER = ["Usage", "Image name", *FERPLUS_VOTE_COLUMNS]
 KAGGLE_HEADER = ["emotion", "pixels", "Usage"]
+ANNOTATORS = 10   # FER+ asked 10 crowd workers per image; each gave one vote (one row of FER+ train holds 9)
+
+
+def votes_ok(votes: list[int], path: Path, line: int, skipped: list) -> bool:
+    """A vote row holds at most one vote per annotator and at least one vote: 1..ANNOTATORS in all. A row
+    outside (an all-zero row would otherwise read as 'neutral') is skipped, counted and listed with its line.
+    FER+ train holds one row with 9 votes (fer0010406.png, one annotator's vote missing): it is kept."""
+    total = sum(votes)
+    if 1 <= total <= ANNOTATORS:
+        return True
+    skipped.append(Skip(str(path), line, f"vote counts total {total}: expected 1..{ANNOTATORS} "
+                                         f"(one vote per annotator, {ANNOTATORS} annotators)"))
+    return False
 
 
 def _check_split(split: str) -> str:
@@ -103,6 +116,8 @@ def _build_from_folder(folder: Path, split: str) -> FaceData:
             continue
         v = [parse_int(x, label_csv, line, f"vote count ({col})", 0, 10**6)
              for x, col in zip(fields[2:], FERPLUS_VOTE_COLUMNS)]
+        if not votes_ok(v, label_csv, line, skipped):
+            continue
         path = folder / name
         if not image_found(path, label_csv, line, skipped, f"{path.name} is not in {folder.name}/"):
             continue
@@ -154,6 +169,8 @@ def _build_from_csv(split: str, fer2013_csv: Path, ferplus_csv: Path) -> FaceDat
             continue
         v = [parse_int(x, ferplus_csv, line, f"vote count ({col})", 0, 10**6)
              for x, col in zip(new[2:], FERPLUS_VOTE_COLUMNS)]
+        if not votes_ok(v, ferplus_csv, line, skipped):
+            continue
         pixels = old[1].split()
         if len(pixels) != 48 * 48:
             raise DataError(f"{fer2013_csv}:{old_line}: expected 2304 space-separated pixel values, "

@@ -96,21 +96,30 @@ def read_images(paths: list[Path], size: int | None = None, expect=None) -> np.n
 
 
 def csv_rows(path: Path, header: list[str] | None = None, *, delimiter=",") -> Iterator[tuple[int, list[str]]]:
-    """Yield (line number, fields) of a CSV file; checks the header line if one is given."""
+    """Yield (line number, fields) of a CSV file; checks the header line if one is given. A file that is not
+    UTF-8 text, or that holds no data row (empty, or its header only), is a DataError naming it."""
     if not path.is_file():
         raise DataError(f"{path}: file not found")
+    rows = 0
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh, delimiter=delimiter)
-        for fields in reader:
-            line = reader.line_num
-            if header is not None and line == 1:
-                got = [f.strip() for f in fields]
-                if got != header:
-                    raise DataError(f"{path}:1: expected the header {','.join(header)}, got {','.join(got)}")
-                continue
-            if not fields or all(not f.strip() for f in fields):
-                continue
-            yield line, fields
+        try:
+            for fields in reader:
+                line = reader.line_num
+                if header is not None and line == 1:
+                    got = [f.strip() for f in fields]
+                    if got != header:
+                        raise DataError(f"{path}:1: expected the header {','.join(header)}, got {','.join(got)}")
+                    continue
+                if not fields or all(not f.strip() for f in fields):
+                    continue
+                rows += 1
+                yield line, fields
+        except UnicodeDecodeError as e:
+            raise DataError(f"{path}: not UTF-8 text (byte {e.object[e.start:e.start + 1]!r} at offset "
+                            f"{e.start}, after line {reader.line_num})") from None
+    if rows == 0:
+        raise DataError(f"{path}: no data rows (the file is empty{' or holds only its header' if header else ''})")
 
 
 def parse_int(text: str, path: Path, line: int, what: str, lo: int, hi: int, allowed=()) -> int:
