@@ -93,3 +93,21 @@ def test_train_config_checks_itself_when_built():
     with pytest.raises(ValueError, match="TrainConfig: batch_size=0"):
         TrainConfig(batch_size=0)
     assert TrainConfig(views=["weak", "strong"]).views == ("weak", "strong")
+
+
+def test_mutexmatch_counts_what_its_threshold_lets_through_per_class():
+    r = recipe(MutexMatchRecipe, threshold=0.5)
+    lab = DeviceData(torch.zeros(4, 48, 48, dtype=torch.uint8), torch.arange(4))
+    truth = torch.tensor([0, 1, -1, 2])                    # the pool's hidden labels (-1: none)
+    m = MutexMatch(r, lab, truth)
+    m.on_epoch_start(TinyNet(), 0, [])
+    logits = torch.full((4, 8), -10.0)
+    logits[0, 0] = logits[1, 0] = logits[2, 2] = 10.0      # confident: class 0 (right), 0 (wrong), 2 (unknown)
+    logits[3, 2] = logits[3, 3] = logits[3, 4] = 0.0        # class 2 first, at 1/3: below 0.5, not kept
+    m.count_pseudo_labels(logits, torch.arange(4))
+    record = {}
+    m.on_epoch_end(TinyNet(), 0, record)
+    assert record["pseudo_label_counts"][:3] == [2.0, 0.0, 1.0]
+    assert record["mask_rate_per_class"][0] == 1.0 and record["mask_rate_per_class"][2] == 0.5
+    assert record["pseudo_label_accuracy_per_class"][0] == 0.5 and record["pseudo_label_accuracy"] == 0.5
+    assert float(m.counts["seen"].sum()) == 0.0            # counts restart every epoch

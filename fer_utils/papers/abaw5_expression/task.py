@@ -23,8 +23,8 @@ from ...tasks import task
 from ...tasks.common import (FERPlusRecipe, block, data_root_for, final_test_metrics, load_ferplus_splits, outcome,
                              training_split)
 from ...train import DeviceData, FitData, Method, TrainConfig, fit, predict, seed_everything
-from .losses import (attention_consistency, batch_class_thresholds, clean_mask, dynamic_adaptive_threshold,
-                     mutexmatch_losses, rank_regularization, weighted_ce)
+from .losses import (attention_consistency, batch_class_thresholds, clean_mask, confident_mask,
+                     dynamic_adaptive_threshold, mutexmatch_losses, rank_regularization, weighted_ce)
 from .models import FrozenFeatureClassifier, ImportanceNet, TwoHeadNet
 
 
@@ -113,10 +113,12 @@ class MutexMatch(Method):
     the model's predictions on the labelled set at the start of each epoch; above 1 during the warm-up, so no
     pseudo-label passes; a number for the fixed-threshold ablation)."""
 
-    def __init__(self, config: MutexMatchRecipe, labelled: DeviceData):
+    def __init__(self, config: MutexMatchRecipe, labelled: DeviceData, pool_truth: torch.Tensor | None = None):
         super().__init__(num_classes=8)
-        self.config, self.labelled = config, labelled
+        self.config, self.labelled, self.pool_truth = config, labelled, pool_truth
         self.T: torch.Tensor | float | None = None
+        device = labelled.images.device   # per epoch, by the class the weak view predicts: pseudo-labelled, seen,
+        self.counts = {k: torch.zeros(8, device=device) for k in ("kept", "seen", "right", "known")}  # correct
 
     def on_epoch_start(self, model, epoch, history):
         c, device = self.config, self.labelled.images.device
@@ -139,10 +141,33 @@ class MutexMatch(Method):
         c = self.config
         t = mutexmatch_losses(out["lb"], batch["y"], out["uw"], out["us"], out["neg_uw"], out["neg_us"],
                               out["neg_sep"], self.T, k=c.k, lambda_u=c.lambda_u)
+        self.count_pseudo_labels(out["uw"], batch.get("u_index"))
         return t["total"], {k: v for k, v in t.items() if k != "total"}
+
+    @torch.no_grad()
+    def count_pseudo_labels(self, logits_uw: torch.Tensor, u_index: torch.Tensor | None) -> None:
+        """The DAT's mechanism signal: per class of the weak view's prediction, how many unlabelled faces pass
+        the threshold, and (where the hidden majority label is known) how many of those are right."""
+        p_w = torch.softmax(logits_uw.detach().float(), dim=1)
+        pred = p_w.argmax(1)
+        kept = confident_mask(p_w, self.T)
+        self.counts["seen"] += torch.bincount(pred, minlength=8).float()
+        self.counts["kept"] += torch.bincount(pred[kept], minlength=8).float()
+        if self.pool_truth is not None and u_index is not None:
+            truth = self.pool_truth[u_index]
+            known = kept & (truth >= 0)
+            self.counts["known"] += torch.bincount(pred[known], minlength=8).float()
+            self.counts["right"] += torch.bincount(pred[known & (pred == truth)], minlength=8).float()
 
     def on_epoch_end(self, model, epoch, record):
         record["thresholds"] = self.T.tolist() if torch.is_tensor(self.T) else [self.T] * 8
+        c = self.counts
+        record["mask_rate_per_class"] = (c["kept"] / c["seen"].clamp_min(1)).tolist()
+        record["pseudo_label_counts"] = c["kept"].tolist()
+        record["pseudo_label_accuracy_per_class"] = (c["right"] / c["known"].clamp_min(1)).tolist()
+        record["pseudo_label_accuracy"] = float(c["right"].sum() / c["known"].sum().clamp_min(1))
+        for v in c.values():
+            v.zero_()
 
 
 @task("mutexmatch", MutexMatchRecipe)
@@ -154,21 +179,24 @@ def mutexmatch(config: MutexMatchRecipe, work_dir, progress: bool = True) -> dic
     BatchNorm statistics (as the MutexMatch code)."""
     train, valid, test = load_ferplus_splits(config)
     pool_unlabelled = train.subset(train.labels < 0)
-    labelled, _, noise = training_split(train, config)
+    labelled, in_train, noise = training_split(train, config)
+    majority = train.labels[in_train]                    # the hidden majority labels: pseudo-label accuracy only
     frac = config.labelled_fraction
     if frac < 1.0:
         keep, rest = labelled_fraction_split(labelled.labels, frac, seed=config.split_seed)
         pool = np.concatenate([pool_unlabelled.images, labelled.images[rest]])
+        truth = np.concatenate([np.full(len(pool_unlabelled), -1), majority[rest]])
         labelled = labelled.subset(keep)
     else:
-        pool = pool_unlabelled.images
+        pool, truth = pool_unlabelled.images, np.full(len(pool_unlabelled), -1)
     cfg = config.train
     device = cfg.resolved_device()
     seed_everything(config.seed)
     model = TwoHeadNet(8, config.arch, dropout=config.dropout)
     lab = DeviceData.from_record(labelled, device)
     unl = DeviceData(torch.as_tensor(pool).to(device), torch.full((len(pool),), -1, device=device))
-    result = fit(model, FitData(lab, DeviceData.from_record(valid, device), unl), MutexMatch(config, lab), cfg,
+    method = MutexMatch(config, lab, torch.as_tensor(truth, dtype=torch.long).to(device))
+    result = fit(model, FitData(lab, DeviceData.from_record(valid, device), unl), method, cfg,
                  ckpt_dir=work_dir, progress=progress)
     out = _test_outcome(result, labelled, valid, test, noise, device, cfg.eval_batch_size)
     out["data"]["n_unlabelled"] = len(pool)

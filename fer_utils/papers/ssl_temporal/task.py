@@ -126,6 +126,9 @@ def labelled_loss(net, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return loss
 
 
+F_ACTIVE = 1e-3   # |f| above this: the feedback acted on the step (Protocol 2's mechanism signal: the share per epoch)
+
+
 class FeedbackSSL(Method):
     """Paper 002 §3.3's step (Eq. 1-6): the teacher pseudo-labels the strong view for the student (Eq. 1); the
     student steps first; its labelled loss before minus after that step is the feedback f (Eq. 6) weighting
@@ -162,7 +165,8 @@ class FeedbackSSL(Method):
         self.counts["right"] += ((pseudo == truth) & (truth >= 0)).sum()
         self.counts["known"] += (truth >= 0).sum()
         return t["total"], {"sup": t["sup"], "cons": t["cons"], "feedback_loss": t["feedback"], "f": f,
-                            "f_positive": (f > 0).float(), "student_loss": l_u.detach()}
+                            "f_positive": (f > 0).float(), "f_active": (f.abs() > F_ACTIVE).float(),
+                            "student_loss": l_u.detach()}
 
     def evaluate(self, model, data, cfg):
         s = evaluate(model.student, data, 8, cfg.eval_batch_size)
