@@ -1,41 +1,11 @@
-"""Loaders of the papers' real formats, on tiny fixtures written in exactly those formats from real faces."""
+"""Loaders of the papers' real formats, on tiny fixtures written in exactly those formats from real faces
+(the fixtures ``affwild2``, ``rafdb`` and ``affectnet`` are in conftest.py)."""
 import numpy as np
 import pytest
 from PIL import Image
 
 from fer_utils.data import DataError, load_abaw, load_affectnet, load_rafdb
 from fer_utils.labels import ABAW_AUS, ABAW_CLASSES, AFFECTNET_CLASSES, RAFDB_CLASSES
-from tests.helpers import save_jpg, some_faces
-
-EXPR_HEADER = "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other"
-
-
-@pytest.fixture
-def affwild2(tmp_path):
-    """Two videos; video_a has 5 annotated frames but frame 4 has no image; frame 2 is invalid (-1)."""
-    faces = some_faces(8)
-    root = tmp_path / "affwild2"
-    ann = root / "6th_ABAW_Annotations"
-    expr = {"video_a": ["0", "-1", "4", "6", "7"], "video_b_left": ["1", "2", "3"]}
-    au = {"video_a": ["1,0,0,0,0,0,1,0,0,0,1,0", "-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1", "0,1,0,0,0,0,0,0,0,0,0,1",
-                      "0,0,0,0,0,0,0,0,0,0,0,0", "1,1,1,1,1,1,1,1,1,1,1,1"]}
-    va = {"video_a": ["0.5,-0.25", "-5,-5", "1,1", "0,0", "-0.75,0.1"]}
-    for task, table, header in [("EXPR_Classification_Challenge", expr, EXPR_HEADER),
-                                ("AU_Detection_Challenge", au, ",".join(ABAW_AUS)),
-                                ("VA_Estimation_Challenge", va, "valence,arousal")]:
-        folder = ann / task / "Train_Set"
-        folder.mkdir(parents=True)
-        for video, rows in table.items():
-            (folder / f"{video}.txt").write_text(header + "\n" + "\n".join(rows) + "\n")
-    k = 0
-    for video, rows in expr.items():
-        for frame in range(1, len(rows) + 1):
-            if video == "video_a" and frame == 4:
-                continue
-            save_jpg(faces[k], root / "cropped_aligned" / video / f"{frame:05d}.jpg")
-            k += 1
-    return root
-
 
 def test_abaw_expr(affwild2):
     d = load_abaw("EXPR", "train", affwild2)
@@ -91,20 +61,6 @@ def test_abaw_bad_inputs(affwild2):
         load_abaw("VA", "train", affwild2)
 
 
-@pytest.fixture
-def rafdb(tmp_path):
-    faces = some_faces(5)
-    root = tmp_path / "basic"
-    (root / "EmoLabel").mkdir(parents=True)
-    rows = ["train_00001.jpg 1", "train_00002.jpg 7", "train_00003.jpg 4", "test_0001.jpg 6", "test_0002.jpg 2"]
-    (root / "EmoLabel" / "list_patition_label.txt").write_text("\n".join(rows) + "\n")
-    for face, row in zip(faces, rows):
-        if row.startswith("train_00003"):
-            continue  # listed, image absent
-        save_jpg(face, root / "Image" / "aligned" / row.split()[0].replace(".jpg", "_aligned.jpg"), size=100)
-    return root
-
-
 def test_rafdb(rafdb):
     d = load_rafdb("train", rafdb)
     assert [RAFDB_CLASSES[c] for c in d.labels] == ["surprise", "neutral"]
@@ -116,26 +72,6 @@ def test_rafdb(rafdb):
     label_file.write_text(label_file.read_text().replace("test_0001.jpg 6", "test_0001.jpg 8"))
     with pytest.raises(DataError, match=r"list_patition_label.txt:4: expected label in 1..7, got 8"):
         load_rafdb("test", rafdb)
-
-
-@pytest.fixture
-def affectnet(tmp_path):
-    faces = some_faces(6)
-    root = tmp_path / "AffectNet"
-    lists = root / "Manually_Annotated_file_lists"
-    lists.mkdir(parents=True)
-    header = ("subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,"
-              "valence,arousal")
-    lm = '"1.0;2.0;3.0;4.0"'
-    train = [f"689/a.jpg,10,10,100,100,{lm},1,0.8,0.3", f"689/b.jpg,0,0,80,80,{lm},8,-2,-2",
-             f"690/c.jpg,5,5,90,90,{lm},7,-0.4,0.6", f"690/d.jpg,5,5,90,90,{lm},10,-2,-2",
-             f"690/gone.jpg,5,5,90,90,{lm},2,-0.5,0.1"]
-    valid = [f"700/e.jpg,1,1,50,50,{lm},6,-0.7,0.9", f"700/f.jpg,1,1,50,50,{lm},0,0.0,-2"]
-    (lists / "training.csv").write_text(header + "\n" + "\n".join(train) + "\n")
-    (lists / "validation.csv").write_text("\n".join(valid) + "\n")  # AffectNet's validation.csv has no header
-    for face, row in zip(faces, train[:4] + valid):
-        save_jpg(face, root / "Manually_Annotated_Images" / row.split(",")[0], size=120)
-    return root
 
 
 def test_affectnet(affectnet):

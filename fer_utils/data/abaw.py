@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..labels import ABAW_AUS, ABAW_CLASSES
-from .io import parse_float, parse_int, read_images, resolve_root
+from .io import parse_float, parse_int, read_images, resolve_root, text_lines
 from .record import DataError, FaceData, image_found
 
 TASKS = {
@@ -90,11 +90,13 @@ def load_abaw(task: str, split: str, root=None, *, size: int = 48, videos=None,
         raise DataError(f"{ann_dir}: no .txt annotation files")
     values, paths, vids, frames, skipped = [], [], [], [], []
     for path in files:
-        lines = path.read_text().splitlines()
+        lines = text_lines(path)
         got = [h.strip() for h in lines[0].split(",")] if lines else []
         if got != header:
             raise DataError(f"{path}:1: expected the header {','.join(header)}, got {','.join(got)}")
         video = path.stem
+        if not any(text.strip() for text in lines[1:]):
+            raise DataError(f"{path}: no data rows (the file holds only its header)")
         for line, text in enumerate(lines[1:], start=2):
             if not text.strip():
                 continue

@@ -122,6 +122,14 @@ def csv_rows(path: Path, header: list[str] | None = None, *, delimiter=",") -> I
         raise DataError(f"{path}: no data rows (the file is empty{' or holds only its header' if header else ''})")
 
 
+def text_lines(path: Path) -> list[str]:
+    """The lines of a UTF-8 text file; a file that is not UTF-8 is a DataError naming it."""
+    try:
+        return path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 text (byte {e.object[e.start:e.start + 1]!r} at offset {e.start})") from None
+
+
 def parse_int(text: str, path: Path, line: int, what: str, lo: int, hi: int, allowed=()) -> int:
     """An integer field in [lo, hi] (or one of ``allowed``), else a DataError naming file and line."""
     try:
@@ -134,11 +142,21 @@ def parse_int(text: str, path: Path, line: int, what: str, lo: int, hi: int, all
     return value
 
 
-def parse_float(text: str, path: Path, line: int, what: str) -> float:
+def parse_float(text: str, path: Path, line: int, what: str, lo: float | None = None, hi: float | None = None,
+                allowed=()) -> float:
+    """A finite number (in [lo, hi] or one of ``allowed`` where given), else a DataError naming file and line."""
     try:
-        return float(text.strip())
+        value = float(text.strip())
     except ValueError:
         raise DataError(f"{path}:{line}: expected a number for {what}, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise DataError(f"{path}:{line}: expected a finite number for {what}, got {text.strip()!r}")
+    if value in allowed:
+        return value
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        extra = f" or {', '.join(map(str, allowed))}" if allowed else ""
+        raise DataError(f"{path}:{line}: expected {what} in [{lo}, {hi}]{extra}, got {value}")
+    return value
 
 
 # --------------------------------------------------------------------------- on-disk cache

@@ -39,6 +39,29 @@ def first_row(seen: dict, name: str, file, line: int, skipped: list) -> bool:
     return True
 
 
+def first_labelled_row(seen: dict, name: str, label, file, line: int, skipped: list) -> bool:
+    """``first_row`` for a table that labels each image: a repeated name with the same label is a listed
+    duplicate; with another label it is a DataError naming both lines (which label is right is not ours to
+    guess). ``seen``: {name: (line, label)}."""
+    if name in seen:
+        first_line, first_label = seen[name]
+        if first_label != label:
+            raise DataError(f"{file}:{line}: {name} is labelled {label!r} here but {first_label!r} on line "
+                            f"{first_line}: conflicting duplicate rows")
+        skipped.append(Skip(str(file), line, f"duplicate row: {name} already on line {first_line}"))
+        return False
+    seen[name] = (line, label)
+    return True
+
+
+def inside(path: Path, root: Path, file, line: int) -> Path:
+    """``path`` if it stays inside ``root`` (no '..' or absolute path escaping the data root), else a
+    DataError naming the file and line."""
+    if not Path(path).resolve().is_relative_to(Path(root).resolve()):
+        raise DataError(f"{file}:{line}: {path} is outside the data folder {root}")
+    return path
+
+
 def image_found(path: Path, file, line: int, skipped: list, shown: str | None = None) -> bool:
     """True if the image a row names exists; else the row is logged in ``skipped`` as a missing image
     (``shown``: how the reason names the image, default its path) and gives False."""
