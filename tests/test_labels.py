@@ -189,8 +189,6 @@ def test_subject_holdout_holds_out_whole_subjects():
 
 
 def test_crowd_transition_matrix_is_the_mean_vote_distribution_per_majority_class():
-    import numpy as np
-
     from fer_utils.labels import crowd_transition_matrix
     votes = np.zeros((3, 10), dtype=np.int64)
     votes[0, [0, 1]] = [8, 2]          # majority neutral: 0.8 neutral, 0.2 happiness
@@ -203,8 +201,6 @@ def test_crowd_transition_matrix_is_the_mean_vote_distribution_per_majority_clas
 
 
 def test_crowd_matrix_noise_flips_exactly_the_rate_along_the_measured_confusions():
-    import numpy as np
-
     from fer_utils.labels import crowd_matrix_noise, training_labels
     t = np.eye(3)
     t[0] = [0.5, 0.0, 0.5]             # class 0 is only ever confused with class 2
@@ -222,8 +218,6 @@ def test_crowd_matrix_noise_flips_exactly_the_rate_along_the_measured_confusions
 
 @real_only
 def test_crowd_matrix_noise_on_ferplus_follows_its_single_annotator_confusions():
-    import numpy as np
-
     from fer_utils.data import load_ferplus
     from fer_utils.labels import crowd_transition_matrix, training_labels
     train = load_ferplus("train")
