@@ -102,3 +102,20 @@ def test_page_renders_with_figures_and_working_links(page, server, browser):
     local = {h.split("#")[0] for h in hrefs if urlparse(h).netloc == urlparse(server).netloc}
     dead = [h for h in sorted(local) if h and status(h) != 200]
     assert not dead, f"{page}: broken relative links: {dead}"
+
+
+@pytest.mark.parametrize("width", [1280, 420])
+def test_glued_values_read_as_plain_text_on_one_line(server, browser, width):
+    browser.set_window_size(width, 1000)
+    try:
+        browser.get(urljoin(server, "book/intro.html"))
+        pasted = browser.execute_script(
+            "return Array.from(document.querySelectorAll('span.pasted-text')).map(s => "
+            "[s.innerText, s.closest('code') !== null, s.getClientRects().length])")
+        assert pasted, "the landing page pastes no glued value"
+        in_code = [t for t, code, _ in pasted if code]
+        assert not in_code, f"glued values shown as code: {in_code}"
+        broken = [t for t, _, rects in pasted if rects > 1]
+        assert not broken, f"glued values wrapped over several lines at {width} px: {broken}"
+    finally:
+        browser.set_window_size(1280, 1000)
