@@ -119,3 +119,20 @@ def test_glued_values_read_as_plain_text_on_one_line(server, browser, width):
         assert not broken, f"glued values wrapped over several lines at {width} px: {broken}"
     finally:
         browser.set_window_size(1280, 1000)
+
+
+@pytest.mark.parametrize("page", ["notebooks/02_cct.html", "notebooks/01_abaw5_expression.html"])
+def test_equations_render_offline(server, browser, page):
+    """MathJax comes from the book itself (no CDN): rendered math elements, and no raw TeX left in the text."""
+    import time
+    browser.get(urljoin(server, page))
+    for _ in range(50):   # MathJax typesets after load
+        n = browser.execute_script("return document.querySelectorAll('mjx-container').length")
+        if n:
+            break
+        time.sleep(0.2)
+    assert n > 0, f"{page}: no equation rendered (MathJax did not load from the book)"
+    scripts = browser.execute_script("return Array.from(document.scripts).map(s => s.src).filter(s => /mathjax/i.test(s))")
+    assert scripts and all(urlparse(s).netloc == urlparse(server).netloc for s in scripts), scripts
+    text = browser.find_element("css selector", "main, article, div.bd-article").text
+    assert "\\(" not in text and "\\[" not in text, f"{page}: raw TeX left in the rendered text"
