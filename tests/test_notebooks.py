@@ -45,3 +45,12 @@ def test_notebook_sources_hold_no_control_characters(path):
     bad = [(i, repr(m.group())) for i, c in enumerate(nb["cells"])
            for m in re.finditer(r"[\x00-\x08\x0b-\x1f]", "".join(c["source"]))]
     assert not bad, f"{path.name}: control characters in cells (index, char): {bad}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_is_folded_so_the_chapter_reads_prose_figures_and_tables_first(path):
+    """Every code cell but the parameters cell sits behind a "show code" toggle (hide-input)."""
+    nb = json.loads(path.read_text())
+    shown = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+             and not {"parameters", "hide-input", "remove-input", "remove-cell"} & set(c["metadata"].get("tags", []))]
+    assert not shown, f"{path.name}: code cells shown in full: {shown}"
