@@ -25,6 +25,7 @@ import time
 import traceback
 from pathlib import Path
 
+import submitit
 import torch
 
 from .budget import estimate_minutes, measured_factors
@@ -34,8 +35,18 @@ from .experiments import NOTEBOOKS, runs_for
 from .profiles import PROFILES
 from .provenance import cpu_kind
 from .report import aggregate
-from .runs import (CacheMiss, CorruptRun, RunLocked, check_config, count_status, default_results_dir, load_run, run_dir,
-                   run_or_load, run_status)
+from .runs import (
+    CacheMiss,
+    CorruptRun,
+    RunLocked,
+    check_config,
+    count_status,
+    default_results_dir,
+    load_run,
+    run_dir,
+    run_or_load,
+    run_status,
+)
 from .train import fast_precision
 
 SCORES = (("macro_f1", "macro F1"), ("accuracy", "acc"), ("mean_au_f1", "mean AU F1"),
@@ -98,6 +109,43 @@ def missing_data() -> str | None:
     return None
 
 
+def train_one(config: dict, out: str) -> str:
+    """One task of a submitit job array: train (or load) one run into the shared results folder."""
+    return run_or_load(config, out, train=True, progress=False).dir.name
+
+
+def submit(args, out: Path) -> int:
+    """``--executor submitit``: the selected runs that are not stored, as one job array (one run per task),
+    trained into the same run folders ``--jobs`` would fill (a run's lock keeps two tasks off one run). With
+    ``--wait``: waits and returns 0 only when every task stored its run."""
+    configs = [c for nb in args.notebooks for c in shard([c for c in runs_for(nb, args.profile)
+                                                          if selected(c["name"], args.only)], args.shard)]
+    todo = [c for c in configs if run_status(c, out) != "stored"]
+    print(f"{len(configs)} runs selected, {len(todo)} to train", flush=True)
+    if not todo:
+        return 0
+    logs = out / ".submitit"
+    executor = submitit.AutoExecutor(folder=str(logs), cluster=args.cluster)
+    params = {"timeout_min": args.timeout_min, "gpus_per_node": args.gpus_per_node,
+              "cpus_per_task": args.cpus_per_task, "name": f"fer-{args.profile}"}
+    if args.slurm_partition:
+        params["slurm_partition"] = args.slurm_partition
+    executor.update_parameters(**params)
+    jobs = executor.map_array(train_one, todo, [str(out)] * len(todo))
+    print(f"submitted {len(jobs)} task(s) through {executor.cluster} as job {jobs[0].job_id.split('_')[0]} "
+          f"(logs: {logs})", flush=True)
+    if not args.wait:
+        return 0
+    failed = 0
+    for job, config in zip(jobs, todo):
+        try:
+            print(f"  {config['name']} seed {config['seed']}: stored as {job.result()}", flush=True)
+        except Exception as e:  # noqa: BLE001 - a failed task is reported, the others still count
+            print(f"  FAILED: {config['name']} seed {config['seed']}: {e}", flush=True)
+            failed += 1
+    return 1 if failed else 0
+
+
 def _minutes(m: float) -> str:
     return f"{m:.0f} min" if m < 120 else f"{m / 60:.1f} h"
 
@@ -143,6 +191,16 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, help="torch threads for training (default: torch's, the cores)")
     ap.add_argument("--claims", help=argparse.SUPPRESS)   # a --jobs worker: the shared claims folder
     ap.add_argument("--worker", help=argparse.SUPPRESS)   # a --jobs worker: its name in the progress lines
+    ap.add_argument("--executor", choices=("local", "submitit"), default="local",
+                    help="local: train here (--jobs N at a time); submitit: submit the runs as a Slurm job array, one "
+                         "run per task, into the same run folders")
+    ap.add_argument("--cluster", default=None, help="submitit's cluster: slurm (default where sbatch exists), or "
+                                                    "local (submitit's local executor, to try the path on one machine)")
+    ap.add_argument("--slurm-partition", help="--executor submitit: the Slurm partition")
+    ap.add_argument("--timeout-min", type=int, default=60, help="--executor submitit: minutes per task (default 60)")
+    ap.add_argument("--gpus-per-node", type=int, default=0, help="--executor submitit: GPUs per task (default 0)")
+    ap.add_argument("--cpus-per-task", type=int, default=2, help="--executor submitit: CPU cores per task (default 2)")
+    ap.add_argument("--wait", action="store_true", help="--executor submitit: wait for the array and report")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
     if args.jobs < 1 or (args.threads is not None and args.threads < 1):
@@ -172,6 +230,8 @@ def main(argv=None) -> int:
             print(problem, file=sys.stderr)
             return 2
     out = Path(args.out) if args.out else default_results_dir(args.profile)
+    if args.executor == "submitit" and not (args.dry_run or args.status):
+        return submit(args, out)
     worker_failures, load_only = 0, False
     if args.jobs > 1 and not (args.dry_run or args.status):
         forwarded = [a for a in argv if a not in ("--quiet",)]

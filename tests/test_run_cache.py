@@ -158,3 +158,16 @@ def test_reproduce_refuses_an_only_that_matches_nothing_and_a_missing_notebook(c
     assert "notebooks/00_dat.ipynb: no such file" in capsys.readouterr().err
     assert reproduce(["07_nothing", "--profile", "smoke", "--dry-run"]) == 2
     assert "is not a chapter" in capsys.readouterr().err
+
+
+def test_submitit_local_executor_trains_runs_into_normal_run_folders(tmp_path, capsys):
+    pytest.importorskip("submitit")
+    code = reproduce(["notebooks/00_data.ipynb", "--profile", "smoke", "--executor", "submitit", "--cluster", "local",
+                      "--wait", "--out", str(tmp_path), "--timeout-min", "10"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "2 runs selected, 2 to train" in out and "submitted 2 task(s) through local" in out
+    folders = sorted(p for p in (tmp_path / "00_data").iterdir() if p.is_dir())
+    assert len(folders) == 2 and all((f / n).is_file() for f in folders for n in R.FILES)
+    assert reproduce(["notebooks/00_data.ipynb", "--profile", "smoke", "--status", "--out", str(tmp_path)]) == 0
+    assert "2 stored, 0 stale" in capsys.readouterr().out
