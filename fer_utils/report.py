@@ -158,7 +158,9 @@ def chapter_status(notebook: str, profile: str, train: bool = False, configs=Non
     ``configs``: the chapter's run list changed by a parameter (e.g. chapter 3 on Aff-Wild2)."""
     rows = stored_runs(runs_for(notebook, profile) if configs is None else configs, train=train)
     # the names a chapter may ask for: its run list on every profile (the smoke profile runs a reduced list)
-    names = {c["name"] for c, _, _ in rows} | {c["name"] for p in PROFILES for c in runs_for(notebook, p)}
+    names = {c["name"] for c, _, _ in rows}
+    if notebook in NOTEBOOKS:
+        names |= {c["name"] for p in PROFILES for c in runs_for(notebook, p)}
     runs = ChapterRuns([run for _, _, run in rows if run is not None], names)
     counts = count_status(st for _, st, run in rows if run is None)
     todo = sum(estimate_minutes(c) for c, _, run in rows if run is None)
