@@ -149,6 +149,7 @@ def test_au_frame_net_sees_no_other_frame_while_the_temporal_net_does():
     assert AUFrameNet(2048, 12, width=64).fc.in_features == 64
 
 
+@pytest.mark.slow
 def test_au_task_scores_the_temporal_model_and_the_per_frame_baseline(tmp_path):
     """The AU task end to end on the bundled sample (smoke budget): both models' per-AU F1 are stored and
     agree with the stored probabilities."""

@@ -3,12 +3,15 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 TOP = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TOP / "benchmarks"))
 
 import throughput  # noqa: E402
 
 
+@pytest.mark.slow
 def test_throughput_benchmark_smoke(tmp_path):
     out = tmp_path / "throughput.json"
     throughput.main(["--smoke", "--workers", "0", "--repeats", "3", "--out", str(out)])
@@ -28,7 +31,6 @@ def test_throughput_benchmark_smoke(tmp_path):
 
 
 def test_throughput_benchmark_rejects_zero_repeats(tmp_path):
-    import pytest
     with pytest.raises(ValueError, match="--repeats=0"):
         throughput.main(["--smoke", "--workers", "0", "--repeats", "0", "--out", str(tmp_path / "t.json")])
 
@@ -44,6 +46,7 @@ def test_ssl_budget_benchmark_smoke(tmp_path):
     assert all(0 <= r["valid_macro_f1"] <= 1 and r["steps"] > 0 for r in record["rows"])
 
 
+@pytest.mark.slow
 def test_parallel_runs_benchmark_smoke(tmp_path):
     import parallel_runs  # benchmarks/ is on the path (above)
     out = tmp_path / "p.json"

@@ -112,6 +112,7 @@ def test_the_lock_is_released_when_a_run_fails(tmp_path, monkeypatch):
     assert work.is_dir() and not (work / R.LOCK).exists()
 
 
+@pytest.mark.slow
 def test_two_reproduce_processes_train_a_run_once(tmp_path):
     """Two processes started on one results folder: the run is trained by one of them; the other reports the
     lock (or finds the run stored), and nothing crashes."""
@@ -160,6 +161,7 @@ def test_reproduce_refuses_an_only_that_matches_nothing_and_a_missing_notebook(c
     assert "is not a chapter" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_submitit_local_executor_trains_runs_into_normal_run_folders(tmp_path, capsys):
     pytest.importorskip("submitit")
     code = reproduce(["notebooks/00_data.ipynb", "--profile", "smoke", "--executor", "submitit", "--cluster", "local",

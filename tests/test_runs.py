@@ -437,6 +437,7 @@ def test_a_claim_is_granted_once(tmp_path):
     assert claim(tmp_path, "ferplus-st-def")
 
 
+@pytest.mark.slow
 def test_jobs_train_every_run_once_in_parallel_workers_and_write_the_summary(tmp_path, capfd):
     """``--jobs 2``: two worker processes of one thread share the list; each run is trained by exactly one of
     them, and the parent then loads every run and writes summary.csv."""

@@ -191,6 +191,7 @@ SMOKE = {"epochs": 1, "batch_size": 8, "steps_per_epoch": 1, "mu": 2, "sampler":
 TEMPORAL = {"epochs": 1, "steps_per_epoch": 2, "batch_size": 2, "window": 8, "stride": 4}
 
 
+@pytest.mark.slow
 def test_ssl_temporal_task_on_ferplus_standin_clips(tmp_path):
     from fer_utils.tasks import TASKS
     cfg = {"task": "ssl_temporal", "notebook": "t", "name": "x", "profile": "smoke", "data": "sample", "seed": 0,
@@ -228,6 +229,7 @@ def test_vote_clips_votes_each_clip_with_probability_ties():
     assert vote_clips(logits, 2).tolist() == [[1, 1, 0, 0]]  # both windows tied: summed probability decides
 
 
+@pytest.mark.slow
 def test_all_labels_pool_hides_every_train_label_once(tmp_path):
     """Chapter 6's all-labels row: FixMatch's convention, every FER+ train face in the unlabelled stream with
     its majority label hidden (kept only to score pseudo-labels), CK+ appended; the labelled set is all of it."""

@@ -24,6 +24,7 @@ def test_frozen_baseline(tmp_path):
     assert out["data"]["n_train"] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threshold", ["dat", 0.95])
 def test_mutexmatch_with_dynamic_or_fixed_threshold(tmp_path, threshold):
     out = run("mutexmatch", tmp_path, labelled_fraction=0.25, threshold=threshold, train={**TRAIN, "mu": 2})
@@ -38,6 +39,7 @@ def test_mutexmatch_with_dynamic_or_fixed_threshold(tmp_path, threshold):
     assert out["data"]["n_unlabelled"] > 100 and out["data"]["n_train"] < 100
 
 
+@pytest.mark.slow
 def test_noise_aware(tmp_path):
     out = run("noise_aware", tmp_path, save_train_alpha=True)
     assert {"wce", "rr", "consistency", "clean_rate", "alpha_mean"} <= set(out["history"][0])
@@ -48,6 +50,7 @@ def test_noise_aware(tmp_path):
     assert "consistency" not in off["history"][0]
 
 
+@pytest.mark.slow
 def test_self_training_rounds_on_ferplus(tmp_path):
     out = run("self_training", tmp_path, st=True, sw=True, init_epochs=1, window=1, replace=0.1, tau=0.0,
               train={**TRAIN, "epochs": 3}, save_train_weights=True)

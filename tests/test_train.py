@@ -20,6 +20,7 @@ def faces():
     return d.subset(d.labels >= 0)
 
 
+@pytest.mark.slow
 def test_training_loss_falls(faces):
     torch.manual_seed(0)
     small = faces.subset(np.arange(min(64, len(faces))))   # the bundled sample's valid split has 56
@@ -60,6 +61,7 @@ def run_script(tmp_path, ckpt, out, kill):
                           cwd=TOP, env={**__import__("os").environ, "PYTHONPATH": str(TOP)}, capture_output=True)
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_result(tmp_path):
     plain = run_script(tmp_path, "none", tmp_path / "uninterrupted.pt", "none")
     assert plain.returncode == 0, plain.stderr.decode()[-2000:]

@@ -95,6 +95,7 @@ def _cfg(**over):
     return cfg
 
 
+@pytest.mark.slow
 def test_va_task_on_the_derived_ferplus_standin(tmp_path):
     out = TASKS["va_fusion"](_cfg(), tmp_path, progress=False)
     f = out["final"]
@@ -131,6 +132,7 @@ def _affectnet(root, n_per_class=10):
     return root
 
 
+@pytest.mark.slow
 def test_va_task_on_affectnet(tmp_path):
     root = _affectnet(tmp_path / "AffectNet")
     out = TASKS["va_fusion"](_cfg(va_source="affectnet", affectnet_root=str(root)), tmp_path / "run", progress=False)
