@@ -13,7 +13,7 @@ NOTEBOOK = "00_data"
 # by benchmarks/time_to_accuracy.py; its epochs are Protocol 2's reference budget E, chosen on FER+ Valid from
 # the stored budget sweep (results/benchmarks/budget-sweep-*-cpu.json) by reference_budget.choose_reference_budget
 # (chapter 0 shows the sweep and checks that this value is the rule's choice).
-REFERENCE_EPOCHS = 14
+REFERENCE_EPOCHS = 30
 TIME_TO_ACCURACY_EPOCHS = 14   # the 14-epoch record: >= 78% FER+ Test accuracy in <= 5 training minutes
 PROFILES = check_profiles({
     "smoke": {"supervised": dict(task="supervised", train=dict(epochs=2, batch_size=32, steps_per_epoch=3, lr=5e-4,
