@@ -11,6 +11,16 @@ from .papers.cct import cost as cct_cost
 from .papers.self_training import cost as st_cost
 from .papers.ssl_temporal import cost as ssl_cost
 
+# Protocol 2's compute caps for the cpu profile, on the reference bf16 2-core machine: the whole book's list in at
+# most BOOK_CAP_HOURS of wall time, trained PARALLEL_RUNS one-thread runs at a time (how `reproduce --jobs 2`
+# trains it); PARALLEL_FACTOR is how much longer than its estimate a run takes in that mode (chapter 0's stored
+# runs: the median of 9, 1.1x); and one run in at most RUN_CAP_MINUTES (a run must finish inside a session:
+# checkpoints are not kept across machines).
+BOOK_CAP_HOURS = 20
+PARALLEL_RUNS = 2
+PARALLEL_FACTOR = 1.1
+RUN_CAP_MINUTES = 60
+
 COSTS = {**baseline_cost.COSTS, **ae_cost.COSTS, **cct_cost.COSTS, **ssl_cost.COSTS, **st_cost.COSTS, **mt_cost.COSTS}
 
 
@@ -41,3 +51,9 @@ def measured_factors(records) -> dict[tuple[str, int], tuple[float, int]]:
         mid = len(r) // 2
         out[key] = ((r[mid] if len(r) % 2 else (r[mid - 1] + r[mid]) / 2), len(r))
     return out
+
+
+def book_wall_minutes(estimates) -> float:
+    """Wall minutes of a list of runs on the reference 2-core machine, PARALLEL_RUNS one-thread runs at a time,
+    each PARALLEL_FACTOR times its estimate (``estimates``: estimated minutes per run)."""
+    return sum(estimates) * PARALLEL_FACTOR / PARALLEL_RUNS

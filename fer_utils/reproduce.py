@@ -28,7 +28,7 @@ from pathlib import Path
 import submitit
 import torch
 
-from .budget import estimate_minutes, measured_factors
+from .budget import PARALLEL_RUNS, book_wall_minutes, estimate_minutes, measured_factors
 from .data import DataError
 from .data.io import resolve_root
 from .experiments import NOTEBOOKS, runs_for
@@ -309,7 +309,8 @@ def main(argv=None) -> int:
             print(table.to_string(), flush=True)
     if len(args.notebooks) > 1 and not worker:
         print(f"total: {len(unique)} distinct runs, estimated {_minutes(sum(unique.values()))} of CPU time for "
-              f"{len(args.notebooks)} notebooks", flush=True)
+              f"{len(args.notebooks)} notebooks; about {_minutes(book_wall_minutes(unique.values()))} wall on the "
+              f"reference 2-core machine, {PARALLEL_RUNS} one-thread runs at a time", flush=True)
     if args.profile == "cpu" and (args.dry_run or args.status) and fast_precision("cpu") == "fp32":
         print("note: the estimates are for the reference 2-core CPU with native bf16; this CPU has none, so runs "
               "train in fp32 and take longer (the 'measured' lines give the factor where runs are stored)", flush=True)

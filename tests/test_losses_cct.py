@@ -33,6 +33,11 @@ def test_cct_terms_hand_computed():
     assert cct_loss([Z1, Z2], Y, lam).item() == pytest.approx((1 - lam) * ce + lam * (kl_21 + kl_12), rel=1e-6)
     assert cct_loss([Z1, Z2], Y, lam, scale=0.5).item() == pytest.approx(0.5 * ((1 - lam) * ce + lam * (kl_21 + kl_12)),
                                                                          rel=1e-6)
+    # the common recipe's label smoothing eps = 0.1 in Eq. 2: target (1 - eps + eps/C, eps/C) = (0.95, 0.05)
+    ce_ls = (0.95 * -math.log(0.5) + 0.05 * -math.log(0.5)) + (0.95 * -math.log(0.75) + 0.05 * -math.log(0.25))
+    assert cct_supervision_loss([Z1, Z2], Y, 0.1).item() == pytest.approx(ce_ls, rel=1e-6)
+    assert cct_loss([Z1, Z2], Y, lam, label_smoothing=0.1).item() == pytest.approx(
+        (1 - lam) * ce_ls + lam * (kl_21 + kl_12), rel=1e-6)
 
 
 def test_consistency_is_zero_for_agreeing_networks_and_sends_gradient_to_both():
@@ -55,3 +60,32 @@ def test_cotrained_networks_differ_and_ensemble_averages_probabilities():
     assert len(outs) == 3 and not torch.allclose(outs[0], outs[1])
     mean = torch.stack([o.softmax(1) for o in outs]).mean(0)
     assert torch.allclose(ensemble_log_probs(outs).exp(), mean, atol=1e-6)
+
+
+def test_cct_cpu_runs_train_the_common_recipe_and_read_their_baseline_from_chapter_0():
+    """Protocol 2: chapter 2's cpu rows take chapter 0's train block, label smoothing and dropout, one lr for
+    every parameter; lambda_max is reached by e_r = 0.9 E, before the last epoch; the one-network row is chapter
+    0's run (no networks=1 run on cpu), while the gpu profile keeps the paper's Adam recipe and its own baseline."""
+    from fer_utils.baseline import runs as ch0
+    from fer_utils.experiments import runs_for
+    from fer_utils.papers.cct import runs as ch2
+    from fer_utils.papers.cct.task import CCT, CCTRecipe
+    common = ch0.common_recipe("cpu")
+    cpu = runs_for("02_cct", "cpu")
+    for c in cpu:
+        assert c["networks"] > 1 and c["label_smoothing"] == common["label_smoothing"] and c["dropout"] == 0.5
+        assert c["classifier_lr"] is None
+        if c["name"] != "cct-oversampling":
+            assert c["train"] == {**c["train"], **common["train"], "seed": c["train"]["seed"]}
+    main = [c for c in cpu if c["name"] == "cct-single_annotator"]
+    assert [c["seed"] for c in main] == [0, 1, 2] and len([c for c in cpu if c["name"] == "cct-ce-only"]) == 3
+    recipe = CCTRecipe.from_config(main[0])
+    method = CCT(recipe, 3)
+    e = recipe.train.epochs
+    assert method.lam(int(0.9 * e)) == pytest.approx(0.9) and method.lam(e - 1) > 0.85 and method.lam(0) < 0.02
+    groups = method.param_groups(CoTrained(3, 8, recipe.arch))
+    assert len(groups) == 1 and groups[0]["lr"] == common["train"]["lr"]
+    assert ch2.baseline_run("single_annotator", "cpu") == ("00_data", ch0.run_name("single_annotator"))
+    gpu = runs_for("02_cct", "gpu")
+    assert {c["train"]["optimizer"] for c in gpu} == {"adam"} and any(c["networks"] == 1 for c in gpu)
+    assert ch2.baseline_run("majority", "gpu") == ("02_cct", "baseline-majority")

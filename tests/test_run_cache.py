@@ -168,8 +168,8 @@ def test_submitit_local_executor_trains_runs_into_normal_run_folders(tmp_path, c
                       "--wait", "--out", str(tmp_path), "--timeout-min", "10"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "2 runs selected, 2 to train" in out and "submitted 2 task(s) through local" in out
+    assert "3 runs selected, 3 to train" in out and "submitted 3 task(s) through local" in out
     folders = sorted(p for p in (tmp_path / "00_data").iterdir() if p.is_dir())
-    assert len(folders) == 2 and all((f / n).is_file() for f in folders for n in R.FILES)
+    assert len(folders) == 3 and all((f / n).is_file() for f in folders for n in R.FILES)
     assert reproduce(["notebooks/00_data.ipynb", "--profile", "smoke", "--status", "--out", str(tmp_path)]) == 0
-    assert "2 stored, 0 stale" in capsys.readouterr().out
+    assert "3 stored, 0 stale" in capsys.readouterr().out

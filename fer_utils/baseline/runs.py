@@ -40,6 +40,22 @@ def common_recipe(profile: str) -> dict:
     return {**o, "profile": profile, "data": data_for(profile), "arch": backbone(profile), "seeds": SEEDS[profile]}
 
 
+def common_overrides(profile: str) -> dict:
+    """What every method's run takes from the common recipe (Protocol 2): the cpu profile's train block
+    (optimiser, one-cycle schedule, batch, weak augmentation, flip TTA, selection on FER+ Valid macro F1, the
+    reference budget E), label smoothing and classifier dropout; a method adds only what makes it the method.
+    smoke: the same recipe for a few steps of small batches (so CI runs the cpu code path). The gpu profile
+    trains the papers' own recipes, so it has none."""
+    if check_profile(profile) == "gpu":
+        raise ValueError("the gpu profile trains each paper's own recipe; common_overrides is for smoke and cpu")
+    o = overrides(PROFILES, "cpu", "supervised")
+    o.pop("task")
+    o["dropout"] = SupervisedRecipe.dropout
+    if profile == "smoke":
+        o["train"] = {**o["train"], "epochs": 2, "batch_size": 16, "steps_per_epoch": 2}
+    return o
+
+
 def run_name(labels: str, epochs: int | None = None) -> str:
     """Chapter 0's run on ``labels`` (majority, single_annotator or ``CROWD_MATRIX``) at the profile's budget,
     or at ``epochs`` (the time-to-accuracy record, ``TIME_TO_ACCURACY_EPOCHS`` on majority labels)."""

@@ -27,12 +27,14 @@ def cct_lambda(epoch: int, ramp_epochs: float, lambda_max: float = 0.9, beta: fl
     return float(lambda_max * math.exp(-beta * (1.0 - epoch / ramp_epochs) ** 2))
 
 
-def cct_supervision_loss(logits_list: list[torch.Tensor], targets: torch.Tensor) -> torch.Tensor:
+def cct_supervision_loss(logits_list: list[torch.Tensor], targets: torch.Tensor,
+                         label_smoothing: float = 0.0) -> torch.Tensor:
     """Paper 001 Eq. 2: L_sup = sum_j CE(p_j, y), each CE a batch mean.
 
-    logits_list: K tensors (B, C); targets: (B,) int64 (-1 ignored).
+    logits_list: K tensors (B, C); targets: (B,) int64 (-1 ignored). ``label_smoothing``: the common
+    recipe's target smoothing (the cpu profile; the paper has none).
     """
-    return sum(F.cross_entropy(z, targets, ignore_index=-1) for z in logits_list)
+    return sum(F.cross_entropy(z, targets, ignore_index=-1, label_smoothing=label_smoothing) for z in logits_list)
 
 
 def cct_consistency_loss(logits_list: list[torch.Tensor]) -> torch.Tensor:
@@ -51,11 +53,12 @@ def cct_consistency_loss(logits_list: list[torch.Tensor]) -> torch.Tensor:
 
 
 def cct_loss(logits_list: list[torch.Tensor], targets: torch.Tensor, lam: float,
-             scale: float = 1.0) -> torch.Tensor:
+             scale: float = 1.0, label_smoothing: float = 0.0) -> torch.Tensor:
     """Paper 001 Eq. 1: L = (1 - lambda) * L_sup + lambda * L_cons (Eq. 2 and 3 as above).
 
     ``scale`` multiplies both terms; the paper's equations have 1, the public code 0.33 for three
-    networks (the book trains with 1/K, which only rescales the learning rate).
+    networks (the book trains with 1/K, which only rescales the learning rate). ``label_smoothing`` goes to
+    Eq. 2's cross-entropies.
     """
-    return scale * ((1.0 - lam) * cct_supervision_loss(logits_list, targets)
+    return scale * ((1.0 - lam) * cct_supervision_loss(logits_list, targets, label_smoothing)
                     + lam * cct_consistency_loss(logits_list))

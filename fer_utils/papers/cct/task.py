@@ -28,7 +28,8 @@ class CCTRecipe(FERPlusRecipe):
     clamp: bool = False                # hold lambda at lambda_max after e_r           paper: not stated (ch. 2)
     consistency: bool = True           # False: lambda = 0, CE only (Table 6)          paper: True
     init: str = "scratch"              # "scratch" | "ckplus" (Table 4)                paper: ImageNet / face init
-    classifier_lr: float = 1e-2        # heads' lr (backbones: train.lr)               paper: 1e-2 (backbones 1e-3)
+    classifier_lr: float | None = 1e-2  # heads' lr (None: train.lr, the common recipe)  paper: 1e-2 (backbones 1e-3)
+    label_smoothing: float = 0.0       # Eq. 2's CE target smoothing (common recipe 0.1) paper: none
     save_train_predictions: bool = False  # store the ensemble's train predictions (the chapter's figures)
     pretrain: TrainConfig = block(TrainConfig)  # the CK+ pretraining of init="ckplus"
 
@@ -64,9 +65,12 @@ class CCT(Method):
 
     def loss(self, outputs, batch, epoch):
         lam = self.lam(epoch)
-        return cct_loss(outputs, batch["y"], lam, scale=1.0 / self.k), {"lambda": lam}
+        return (cct_loss(outputs, batch["y"], lam, scale=1.0 / self.k, label_smoothing=self.config.label_smoothing),
+                {"lambda": lam})
 
     def param_groups(self, model):
+        if self.config.classifier_lr is None:   # the common recipe: one lr for every parameter
+            return [{"params": list(model.parameters()), "lr": self.config.train.lr}]
         heads = [p for net in model.nets for p in net.fc.parameters()]
         head_ids = {id(p) for p in heads}
         return [{"params": [p for p in model.parameters() if id(p) not in head_ids], "lr": self.config.train.lr},
@@ -74,7 +78,8 @@ class CCT(Method):
 
     def evaluate(self, model, data, cfg):
         k = self.k
-        per = predict(model, data.images, cfg.eval_batch_size, forward=all_logits).view(len(data), k, 8)
+        per = predict(model, data.images, cfg.eval_batch_size, forward=all_logits,
+                      flip_tta=cfg.flip_tta).view(len(data), k, 8)
         ensemble = ensemble_log_probs(list(per.unbind(1))).argmax(1).cpu().numpy()
         pred = per.argmax(2).cpu().numpy()
         yv = data.labels.cpu().numpy()
@@ -104,14 +109,15 @@ def cct(config: CCTRecipe, work_dir, progress: bool = True) -> dict:
     result = fit(model, (DeviceData.from_record(train, device), DeviceData.from_record(valid, device)), method, cfg,
                  ckpt_dir=work_dir, progress=progress)
     test_images = torch.as_tensor(test.images).to(device)
-    per = predict(result.model, test_images, cfg.eval_batch_size, forward=all_logits).view(len(test), k, 8)
+    per = predict(result.model, test_images, cfg.eval_batch_size, forward=all_logits,
+                  flip_tta=cfg.flip_tta).view(len(test), k, 8)
     logits = ensemble_log_probs(list(per.unbind(1)))
     final = {**final_test_metrics(test.labels, logits),
              "per_network": [final_test_metrics(test.labels, per[:, j])["macro_f1"] for j in range(k)]}
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names}
     if config.save_train_predictions:
         train_logp = predict(result.model, torch.as_tensor(train.images).to(device), cfg.eval_batch_size,
-                             forward=lambda m, x: ensemble_log_probs(m(x)))
+                             forward=lambda m, x: ensemble_log_probs(m(x)))  # no TTA: probabilities
         predictions.update({"train_index": keep.astype(np.int32), "train_label": train.labels.astype(np.int8),
                             "train_majority": clean.astype(np.int8),
                             "train_pred": train_logp.argmax(1).cpu().numpy().astype(np.int8),
