@@ -59,11 +59,11 @@ SWEEPS = {
     "noise-aware model": {0.0: ("01_abaw5_expression", ch1.run_name("noise_aware", "majority")),
                           0.2: ("01_abaw5_expression", ch1.run_name("noise_aware", "symmetric:0.2")),
                           0.4: ("01_abaw5_expression", ch1.run_name("noise_aware", "symmetric:0.4"))},
-    "one network, CCT's recipe": {0.0: ("02_cct", ch2.run_name("baseline", "majority")),
-                                  0.2: ("02_cct", ch2.run_name("baseline", "symmetric:0.2")),
-                                  0.4: ("02_cct", ch2.run_name("baseline", "symmetric:0.4"))},
-    "CCT": {0.0: ("02_cct", ch2.run_name("cct", "majority")), 0.2: ("02_cct", ch2.run_name("cct", "symmetric:0.2")),
-            0.4: ("02_cct", ch2.run_name("cct", "symmetric:0.4"))},
+    # chapter 2 on Protocol 2: one network is chapter 0's run, and the second noise setting replaced symmetric noise
+    # (the 0.4 point is the crowd-matrix rate, chapter 0)
+    "one network, common recipe": {0.0: ("00_data", ch0.run_name("majority")),
+                                   0.4: ("00_data", ch0.run_name(ch0.CROWD_MATRIX))},
+    "CCT": {0.0: ("02_cct", ch2.run_name("cct", "majority")), 0.4: ("02_cct", ch2.run_name("cct", "crowd_matrix40"))},
 }
 
 
@@ -168,8 +168,8 @@ SAME_RECIPE = {
     "noise-aware model (learned weights + attention consistency)": ("fully supervised, chapter 1 budget", {
         "single_annotator": ("01_abaw5_expression", ch1.run_name("supervised", "single_annotator")),
         "majority": ("01_abaw5_expression", ch1.run_name("supervised", "majority"))}),
-    "CCT (three networks, consensus)": ("one network, CCT's recipe", {
-        "single_annotator": ("02_cct", ch2.run_name("baseline", "single_annotator")), "majority": ("02_cct", ch2.run_name("baseline", "majority"))}),
+    "CCT (three networks, consensus)": ("one network, common recipe (chapter 0)", {
+        "single_annotator": ("00_data", ch0.run_name("single_annotator")), "majority": ("00_data", ch0.run_name("majority"))}),
     "teacher/student with debiased feedback (all labels)": ("none in the run lists", None),
     "self-training + sample weights (unlabelled: FER+ train pool)": ("plain training, chapter 4 recipe", {
         "single_annotator": ("04_self_training", ch4.run_name("ferplus", "none")), "majority": ("04_self_training", ch4.run_name("ferplus-majority", "none"))}),

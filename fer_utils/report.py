@@ -175,6 +175,30 @@ def chapter_status(notebook: str, profile: str, train: bool = False, configs=Non
     return runs, text
 
 
+def borrowed_runs(sources: dict[str, tuple[str, str]], profile: str, train: bool = False) -> tuple[RunGroups, str]:
+    """Rows a chapter reads from another chapter's run list (Protocol 2: every single-network baseline is chapter
+    0's run): {local name: (notebook, run name)}. Returns (RunGroups under the local names, a Markdown status
+    line). A name that chapter's run list does not make is a KeyError (``experiments.run_config``)."""
+    groups, lines = {}, []
+    for alias, (notebook, name) in sources.items():
+        configs = [c for c in runs_for(notebook, profile) if c["name"] == name]
+        if not configs:
+            raise KeyError(f"no run {name!r} in {notebook}'s {profile}-profile run list")
+        runs, _ = chapter_status(notebook, profile, train=train, configs=configs)
+        groups[alias] = list(runs)
+        lines.append(f"`{name}` of {notebook}: {len(runs)} of {len(configs)} stored")
+    return RunGroups({k: v for k, v in groups.items() if v}, sources), "Read from other chapters: " + "; ".join(lines) + "."
+
+
+def merged(*groups: RunGroups) -> RunGroups:
+    """One RunGroups of several (a chapter's own runs and its borrowed ones); every name stays askable."""
+    out, names = {}, set()
+    for g in groups:
+        out.update(g)
+        names |= set(g.names) if g.names is not None else set(g)
+    return RunGroups(out, names)
+
+
 def count_runs(groups: dict, name: str, test) -> tuple[int, int]:
     """(how many stored runs of row ``name`` pass ``test(run)``, how many are stored)."""
     runs = runs_of(groups, name)

@@ -153,3 +153,32 @@ def verdict(a, b, *, failed: list[str | None] = (), exercised: bool = True, sign
         return Verdict("not exercised", signal=signal or "the mechanism did not act")
     v = welch(a, b)
     return dataclasses.replace(v, signal=signal) if signal else v
+
+
+def run_failure(run, score: str = "valid_macro_f1") -> str | None:
+    """``collapsed`` on a stored run: its test predictions (argmax of the stored logits) and its validation
+    curve (``score`` per epoch of its history). None when the run trained properly."""
+    logits = run.predictions().get("logits")
+    pred = np.asarray(logits).argmax(1) if logits is not None and len(logits) else np.zeros(0, dtype=np.int64)
+    curve = [h[score] for h in run.history if score in h]
+    why = collapsed(pred, curve)
+    return f"{run.config.get('name')} seed {run.config.get('seed')}: {why}" if why else None
+
+
+def compare_runs(a_runs, b_runs, metric: str = "macro_f1", *, exercised: bool = True, signal: str = "") -> Verdict:
+    """Protocol 2's verdict on "row a beats row b" from stored runs: each side's final ``metric`` per seed,
+    every run checked for collapse (``run_failure``), then ``verdict``."""
+    a = [r.final[metric] for r in a_runs]
+    b = [r.final[metric] for r in b_runs]
+    return verdict(a, b, failed=[run_failure(r) for r in list(a_runs) + list(b_runs)], exercised=exercised,
+                   signal=signal)
+
+
+def gap_share(recovered, gap: Verdict) -> str:
+    """"share of the gap recovered" (``recovered`` / the gap's mean difference) only where the gap's 95%
+    interval excludes 0 (``gap``: a Welch ``Verdict`` of clean over noisy); else why no ratio is printed."""
+    if gap.word in ("pending", "one seed", "training failed", "not exercised") or not np.isfinite(gap.ci[0]):
+        return "no ratio: the gap is not measured over 3 + 3 seeds"
+    if gap.ci[0] <= 0 <= gap.ci[1]:
+        return "gap too small to share"
+    return f"{recovered / gap.diff:.0%} of the gap"

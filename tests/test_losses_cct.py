@@ -89,3 +89,23 @@ def test_cct_cpu_runs_train_the_common_recipe_and_read_their_baseline_from_chapt
     gpu = runs_for("02_cct", "gpu")
     assert {c["train"]["optimizer"] for c in gpu} == {"adam"} and any(c["networks"] == 1 for c in gpu)
     assert ch2.baseline_run("majority", "gpu") == ("02_cct", "baseline-majority")
+
+
+class _FakeRun:
+    def __init__(self, lambdas, agreement, best, name="cct-single_annotator", seed=0):
+        self.history = [{"epoch": e, "lambda": lam, "valid_agreement": agreement, "valid_macro_f1": 0.5}
+                        for e, lam in enumerate(lambdas)]
+        self.metrics = {"best_epoch": best, "history": self.history}
+        self.config = {"name": name, "seed": seed}
+
+
+def test_consensus_signal_needs_lambda_max_before_the_last_epoch():
+    from fer_utils.papers.cct.signals import consensus_signal, lambda_reached
+    ramp = [cct_lambda(e, 9 * 0.9) for e in range(10)]           # e_r = 8.1: lambda_max within 1% at epoch 8
+    assert lambda_reached([{"epoch": e, "lambda": v} for e, v in enumerate(ramp)]) == 8
+    ok, text = consensus_signal([_FakeRun(ramp, 0.95, 9)], [_FakeRun([0.0] * 10, 0.80, 9)])
+    assert ok and "epoch 8 of 10" in text and "disagree on 5.0% of Valid" in text and "λ = 0: 20.0%" in text
+    short = [cct_lambda(e, 4 * 0.9) for e in range(4)]           # the old 4-epoch runs: 0.81 in the last epoch
+    ok, text = consensus_signal([_FakeRun(short, 0.9, 3)])
+    assert not ok and "did not reach λ_max = 0.9 within 4 epochs in 1 of 1 run(s)" in text
+    assert consensus_signal([]) == (False, "no CCT run stored")

@@ -97,3 +97,16 @@ def test_a_name_outside_the_run_list_is_an_error_not_pending():
     assert cell(groups, "cct-single_annotator") == "pending"          # in the list, not stored yet
     with pytest.raises(KeyError, match="no run 'cct-majorty'.*similar: cct-majority"):
         cell(groups, "cct-majorty")                                  # a misspelt name
+
+
+def test_a_chapter_reads_its_baseline_from_chapter_0_under_a_local_name():
+    """Protocol 2: the one-network rows of chapters 1-5 are chapter 0's stored runs (committed under results/),
+    read under the chapter's own row names and merged with its runs; a name chapter 0 does not make is an error."""
+    from fer_utils import report
+    borrowed, status = report.borrowed_runs({"one-net": ("00_data", "resnet18-majority")}, "cpu")
+    assert len(report.runs_of(borrowed, "one-net")) == 3 and "`resnet18-majority` of 00_data: 3 of 3 stored" in status
+    assert all(r.config["labels"] == "majority" for r in borrowed["one-net"])
+    groups = report.merged(report.RunGroups({}, {"cct-x"}), borrowed)
+    assert report.runs_of(groups, "cct-x") == [] and len(report.values(groups, "one-net")) == 3
+    with pytest.raises(KeyError, match="no run 'resnet18-majorty' in 00_data"):
+        report.borrowed_runs({"x": ("00_data", "resnet18-majorty")}, "cpu")

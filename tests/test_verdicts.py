@@ -76,3 +76,40 @@ def test_a_mechanism_that_did_not_act_is_not_exercised():
     assert v.word == "not exercised" and str(v) == "not exercised: sample-weight trigger fired in 0 of 3 runs"
     acted = verdict([0.5, 0.51, 0.52], [0.40, 0.41, 0.42], signal="fired in 3 of 3 runs")
     assert acted.word == "reproduced" and str(acted).endswith("(fired in 3 of 3 runs)")
+
+
+class _StoredRun:
+    """A stored run's interface as ``compare_runs`` reads it: final metrics, history, predictions, config."""
+    def __init__(self, f1, pred, curve, seed=0, name="x"):
+        import numpy as np
+        self.final, self.config = {"macro_f1": f1}, {"name": name, "seed": seed}
+        self.history = [{"epoch": i, "valid_macro_f1": v} for i, v in enumerate(curve)]
+        self._logits = np.eye(8, dtype=np.float32)[np.asarray(pred)]
+
+    def predictions(self):
+        return {"logits": self._logits}
+
+
+def test_compare_runs_checks_every_run_for_collapse_before_the_test():
+    import numpy as np
+
+    from fer_utils.verdicts import compare_runs
+    healthy = np.arange(80) % 8
+    a = [_StoredRun(f, healthy, [0.3, 0.5], seed=s) for s, f in enumerate((0.50, 0.51, 0.52))]
+    b = [_StoredRun(f, healthy, [0.3, 0.4], seed=s) for s, f in enumerate((0.40, 0.41, 0.42))]
+    v = compare_runs(a, b, signal="λ reached 0.9")
+    assert v.word == "reproduced" and v.diff == pytest.approx(0.10) and v.n == (3, 3)
+    stuck = _StoredRun(0.12, np.array([0] * 70 + [1] * 10), [0.3, 0.1], seed=1, name="noise-aware")
+    failed = compare_runs(a, [b[0], stuck, b[2]])
+    assert failed.word == "training failed" and "noise-aware seed 1" in failed.signal and "two classes" in failed.signal
+    assert compare_runs(a[:1], b[:1]).word == "one seed"
+    assert compare_runs(a, b, exercised=False, signal="trigger fired 0 times").word == "not exercised"
+
+
+def test_a_gap_is_shared_only_when_its_interval_excludes_zero():
+    from fer_utils.verdicts import gap_share, welch
+    wide = welch([0.60, 0.61, 0.62], [0.50, 0.51, 0.52])          # gap 0.10, CI far from 0
+    assert gap_share(0.05, wide) == "50% of the gap"
+    small = welch([0.60, 0.50, 0.55], [0.54, 0.56, 0.52])         # gap 0.01, CI spans 0
+    assert gap_share(0.05, small) == "gap too small to share"
+    assert gap_share(0.05, welch([0.6], [0.5])).startswith("no ratio")
