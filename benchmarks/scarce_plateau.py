@@ -6,7 +6,7 @@ supervised network on the same labelled faces needs to plateau on FER+ Valid. Th
 recipe (SGD Nesterov one-cycle, label smoothing 0.1, flip TTA, batch 128) on the 10% subset (majority labels,
 ``labelled_fraction`` 0.1, split seed 0) at several epoch counts, one seed each, and scores each on **FER+ Valid
 only** (best epoch, flip TTA); the test split chooses nothing. The plateau is the fewest steps whose Valid macro F1
-is within 0.01 of the best swept value (``choose_plateau``).
+is within 0.01 of the best swept value (``fer_utils.baseline.reference_budget.choose_plateau``).
 
     python benchmarks/scarce_plateau.py          # writes results/benchmarks/scarce-plateau-cpu.json
     python benchmarks/scarce_plateau.py --smoke --out /tmp/s.json
@@ -18,6 +18,7 @@ import tempfile
 
 import torch
 
+from fer_utils.baseline.reference_budget import choose_plateau
 from fer_utils.experiments import run_config
 from fer_utils.labels import labelled_fraction_split
 from fer_utils.tasks.common import data_root_for, training_split
@@ -34,16 +35,6 @@ class _Labels:
     """The two fields ``training_split`` reads from a recipe."""
     def __init__(self, labels: str, label_seed: int = 0):
         self.labels, self.label_seed = labels, label_seed
-
-
-def choose_plateau(rows: list[dict], within: float = 0.01) -> dict:
-    """The fewest steps whose Valid macro F1 is within ``within`` of the best row's. rows: dicts with "steps" and
-    "valid_macro_f1". Returns {"steps", "epochs", "valid_macro_f1", "best"}."""
-    if not rows:
-        raise ValueError("the plateau sweep holds no rows")
-    best = max(r["valid_macro_f1"] for r in rows)
-    row = min((r for r in rows if r["valid_macro_f1"] >= best - within), key=lambda r: r["steps"])
-    return {"steps": row["steps"], "epochs": row["epochs"], "valid_macro_f1": row["valid_macro_f1"], "best": best}
 
 
 def main(argv=None) -> int:

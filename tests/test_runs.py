@@ -494,3 +494,15 @@ def test_the_reference_budget_is_the_widest_noise_gap_among_near_best_clean_budg
     assert choose_reference_budget(table, within=0.003)["epochs"] == 30    # 40 (0.556) is not near 0.560 any more
     with pytest.raises(ValueError, match="no swept budget fits"):
         choose_reference_budget(table, max_epochs=10)
+
+
+def test_the_scarce_label_budget_is_the_fewest_steps_within_0_01_of_the_best():
+    from fer_utils.baseline.reference_budget import choose_plateau
+    rows = [{"epochs": e, "steps": 22 * e, "valid_macro_f1": f}
+            for e, f in ((25, 0.320), (50, 0.395), (100, 0.430), (200, 0.436))]
+    choice = choose_plateau(rows)                     # 100 epochs (0.430) is within 0.01 of 0.436
+    assert choice == {"steps": 2200, "epochs": 100, "valid_macro_f1": 0.430, "best": 0.436, "plateaued": True}
+    rising = choose_plateau(rows[:3])                 # the best is the longest swept budget: may still rise
+    assert rising["epochs"] == 100 and not rising["plateaued"]
+    with pytest.raises(ValueError, match="no rows"):
+        choose_plateau([])

@@ -37,3 +37,17 @@ def choose_reference_budget(table: pd.DataFrame, within: float = 0.01, max_epoch
     e = int(min(i for i in candidates.index if candidates.loc[i, "gap"] == widest))
     return {"epochs": e, "gap": float(candidates.loc[e, "gap"]), "clean": float(candidates.loc[e, "clean Valid F1"]),
             "best_clean": best, "candidates": [int(i) for i in candidates.index]}
+
+
+def choose_plateau(rows: list[dict], within: float = 0.01) -> dict:
+    """Protocol 2's scarce-label budget from the plateau sweep (``benchmarks/scarce_plateau.py``): the fewest steps
+    whose FER+ Valid macro F1 is within ``within`` of the best swept value. rows: dicts with "steps", "epochs"
+    and "valid_macro_f1". Returns {"steps", "epochs", "valid_macro_f1", "best", "plateaued"}; "plateaued" is
+    False when the choice is the longest swept budget (the curve may still be rising: sweep further)."""
+    if not rows:
+        raise ValueError("the plateau sweep holds no rows")
+    best = max(r["valid_macro_f1"] for r in rows)
+    row = min((r for r in rows if r["valid_macro_f1"] >= best - within), key=lambda r: r["steps"])
+    longest = max(r["steps"] for r in rows)
+    return {"steps": row["steps"], "epochs": row["epochs"], "valid_macro_f1": row["valid_macro_f1"], "best": best,
+            "plateaued": row["steps"] < longest}
