@@ -110,3 +110,25 @@ def test_a_chapter_reads_its_baseline_from_chapter_0_under_a_local_name():
     assert report.runs_of(groups, "cct-x") == [] and len(report.values(groups, "one-net")) == 3
     with pytest.raises(KeyError, match="no run 'resnet18-majorty' in 00_data"):
         report.borrowed_runs({"x": ("00_data", "resnet18-majorty")}, "cpu")
+
+
+def test_one_call_sets_a_chapter_up():
+    """chapter.setup: display options, the profile's budget, the chapter's runs merged with borrowed rows (a
+    name outside both is an error), the status line naming what is read from chapter 0."""
+    from types import SimpleNamespace
+
+    from fer_utils import chapter
+    registered = {}
+    png = SimpleNamespace(for_type=lambda cls, f: registered.setdefault(cls.__name__, f))
+    shell = SimpleNamespace(display_formatter=SimpleNamespace(formatters={"image/png": png}))
+    ch = chapter.setup("02_cct", "cpu", borrow={"one network-majority": ("00_data", "resnet18-majority")},
+                       load_train=False, shell=shell)
+    assert "Figure" in registered and ch.train is None
+    assert ch.recipe["train"]["optimizer"] == "sgd" and ch.recipe["seeds"] == [0, 1, 2]
+    assert len(report.runs_of(ch.groups, "one network-majority")) == 3
+    assert isinstance(report.runs_of(ch.groups, "cct-single_annotator"), list)
+    assert "cpu-profile runs are stored" in ch.status and "`resnet18-majority` of 00_data: 3 of 3 stored" in ch.status
+    with pytest.raises(KeyError, match="no run 'cct-singel'"):
+        report.runs_of(ch.groups, "cct-singel")
+    with pytest.raises(ValueError, match="not a method chapter"):
+        chapter.setup("00_data", "cpu", load_train=False, shell=shell)
