@@ -1,4 +1,4 @@
-"""One call sets a chapter up: display options, its budget, the FER+ training split it describes, its stored
+"""One call sets a chapter up: display options (compact figures, the book's table style), its budget, the FER+ training split it describes, its stored
 runs (and the rows it reads from other chapters, e.g. chapter 0's single network) and the status line.
 
     ch = chapter.setup("02_cct", profile, train_missing, borrow={"one network-majority": ("00_data", "resnet18-majority")})
@@ -44,6 +44,7 @@ def setup(notebook: str, profile: str, train_missing: bool = False, borrow: dict
     if notebook not in RUN_LISTS:
         raise ValueError(f"chapter.setup: {notebook!r} is not a method chapter ({', '.join(RUN_LISTS)})")
     plots.display_compact_figures(shell)   # the committed notebooks stay small
+    report.install_table_style(shell)      # every table in the book's one style
     pd.set_option("display.max_colwidth", None)   # tables show whole verdict reasons
     recipe = RUN_LISTS[notebook].budget(profile)
     runs, status = report.chapter_status(notebook, profile, train=train_missing)

@@ -3,9 +3,16 @@ beside ours (mean ± std over seeds)."""
 from __future__ import annotations
 
 import json
+import math
+import re
 
 import numpy as np
 import pandas as pd
+
+try:
+    from IPython import get_ipython
+except ImportError:   # the package works without IPython; only notebooks install the table style
+    get_ipython = None
 
 from .budget import estimate_minutes
 from .experiments import NOTEBOOKS, runs_for
@@ -142,6 +149,59 @@ def comparison_table(rows: list[dict], groups: dict, metrics=METRICS) -> pd.Data
         rec["seeds"] = len(runs_of(groups, row["run"])) if row.get("run") else 0
         out.append(rec)
     return pd.DataFrame(out).set_index("")
+
+
+_NEG_ZERO = re.compile(r"^-(0(?:\.0+)?)$")
+
+
+def _cell(value):
+    """One table cell as the book shows it: "—" for missing, no negative zero, a value and its spread on one
+    line ("0.471 ± 0.004" with no-break spaces)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, (float, np.floating)):
+        text = f"{float(value) + 0.0:.6g}"              # + 0.0 turns -0.0 into 0.0
+        return _NEG_ZERO.sub(r"\1", text)
+    if isinstance(value, str):
+        value = _NEG_ZERO.sub(r"\1", value.strip()) if _NEG_ZERO.match(value.strip()) else value
+        return value.replace(" ± ", "\u00a0±\u00a0")
+    return value
+
+
+def _header(name) -> str:
+    """A readable header: snake_case words spaced ("valid_accuracy_flip_tta" -> "valid accuracy flip tta")."""
+    text = "" if name is None else str(name)
+    return text.replace("_", " ") if "_" in text and " " not in text else text
+
+
+def book_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The book's one table style, as a DataFrame of display strings: readable headers, the index as the first
+    column under its own name in one header row (an unnamed 0..n index dropped), "—" for missing values, no
+    -0.0, "mean ± std" kept on one line."""
+    out = df.copy()
+    if isinstance(out.index, pd.RangeIndex) and out.index.name is None:
+        out = out.reset_index(drop=True)
+    else:
+        names = [_header(n) if n is not None else "" for n in out.index.names]
+        out.index = out.index.set_names(names)
+        out = out.reset_index()
+    out.columns = [" / ".join(_header(c) for c in col if str(c)) if isinstance(col, tuple) else _header(col)
+                   for col in out.columns]
+    return out.apply(lambda col: col.map(_cell))
+
+
+def book_html(df: pd.DataFrame) -> str:
+    """``book_table`` as HTML (what the chapters' tables render as, ``install_table_style``)."""
+    return book_table(df).to_html(index=False, escape=True, na_rep="—", classes="book-table", border=0)
+
+
+def install_table_style(shell=None) -> None:
+    """Show every DataFrame of this IPython session in the book's table style (``book_html``)."""
+    if shell is None:
+        shell = get_ipython() if get_ipython is not None else None
+    if shell is None:
+        raise RuntimeError("install_table_style: not running inside IPython (a notebook or kernel)")
+    shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, book_html)
 
 
 class Text(str):

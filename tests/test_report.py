@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from fer_utils import report
@@ -120,10 +121,11 @@ def test_one_call_sets_a_chapter_up():
     from fer_utils import chapter
     registered = {}
     png = SimpleNamespace(for_type=lambda cls, f: registered.setdefault(cls.__name__, f))
-    shell = SimpleNamespace(display_formatter=SimpleNamespace(formatters={"image/png": png}))
+    html = SimpleNamespace(for_type=lambda cls, f: registered.setdefault(cls.__name__, f))
+    shell = SimpleNamespace(display_formatter=SimpleNamespace(formatters={"image/png": png, "text/html": html}))
     ch = chapter.setup("02_cct", "cpu", borrow={"one network-majority": ("00_data", "resnet18-majority")},
                        load_train=False, shell=shell)
-    assert "Figure" in registered and ch.train is None
+    assert "Figure" in registered and registered["DataFrame"] is report.book_html and ch.train is None
     assert ch.recipe["train"]["optimizer"] == "sgd" and ch.recipe["seeds"] == [0, 1, 2]
     assert len(report.runs_of(ch.groups, "one network-majority")) == 3
     assert isinstance(report.runs_of(ch.groups, "cct-single_annotator"), list)
@@ -132,3 +134,18 @@ def test_one_call_sets_a_chapter_up():
         report.runs_of(ch.groups, "cct-singel")
     with pytest.raises(ValueError, match="not a method chapter"):
         chapter.setup("00_data", "cpu", load_train=False, shell=shell)
+
+
+def test_the_book_table_style():
+    """One table style: readable headers, the index's name in the one header row, "—" for missing, no -0.0,
+    "mean ± std" on one line (no-break spaces), an unnamed 0..n index dropped."""
+    df = pd.DataFrame({"train_minutes": [1.5, np.nan], "gap": [-0.0, 0.25], "macro F1": ["0.471 ± 0.004", "-0.000"],
+                       "seeds": [3, None]}, index=pd.Index(["a", "b"], name="claim"))
+    t = report.book_table(df)
+    assert list(t.columns) == ["claim", "train minutes", "gap", "macro F1", "seeds"]
+    assert t["train minutes"].tolist() == ["1.5", "—"] and t["gap"].tolist() == ["0", "0.25"]
+    assert t["macro F1"].tolist() == ["0.471\u00a0±\u00a00.004", "0.000"] and t["seeds"].iloc[1] == "—"
+    html = report.book_html(df)
+    assert html.count("<tr") == 3 and "NaN" not in html and "-0" not in html and 'class="dataframe book-table"' in html
+    plain = report.book_table(pd.DataFrame({"x_y": [1, 2]}))
+    assert list(plain.columns) == ["x y"] and plain["x y"].tolist() == [1, 2]

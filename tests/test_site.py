@@ -136,3 +136,37 @@ def test_equations_render_offline(server, browser, page):
     assert scripts and all(urlparse(s).netloc == urlparse(server).netloc for s in scripts), scripts
     text = browser.find_element("css selector", "main, article, div.bd-article").text
     assert "\\(" not in text and "\\[" not in text, f"{page}: raw TeX left in the rendered text"
+
+
+TABLE_FIT = """
+const article = document.querySelector('main, article, div.bd-article');
+const limit = article.getBoundingClientRect().right + 1;
+const bad = [];
+for (const t of article.querySelectorAll('table')) {
+  if (t.getBoundingClientRect().width === 0) continue;             // inside a folded block
+  let box = t.parentElement, boxed = false;
+  while (box && box !== article) {
+    const ox = getComputedStyle(box).overflowX;
+    if ((ox === 'auto' || ox === 'scroll') && box.getBoundingClientRect().right <= limit) { boxed = true; break; }
+    box = box.parentElement;
+  }
+  if (!boxed && t.getBoundingClientRect().right > limit) bad.push(t.innerText.slice(0, 60));
+}
+return bad;
+"""
+
+
+@pytest.mark.parametrize("width", [1280, 420])
+@pytest.mark.parametrize("page", [p for p in pages() if p.startswith("notebooks/")])
+def test_wide_tables_scroll_inside_their_own_box(server, browser, page, width):
+    """No table runs past the page's right edge: a table wider than its column scrolls inside its own box (at
+    desktop and phone widths), so every column of e.g. a claims table stays readable."""
+    browser.set_window_size(width, 1000)
+    try:
+        browser.get(urljoin(server, page))
+        clipped = browser.execute_script(TABLE_FIT)
+        assert not clipped, f"{page} at {width} px: tables clipped at the right edge: {clipped}"
+        text = browser.find_element("css selector", "main, article, div.bd-article").text
+        assert "\\(" not in text, f"{page}: raw TeX at {width} px"
+    finally:
+        browser.set_window_size(1280, 1000)
