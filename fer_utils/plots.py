@@ -12,6 +12,7 @@ except ImportError:  # pragma: no cover
     get_ipython = None
 
 import io
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -41,6 +42,23 @@ def display_compact_figures(shell=None) -> None:
         raise RuntimeError("display_compact_figures: not running inside IPython (a notebook or kernel)")
     plt.close(plt.figure())   # activate the inline backend first: activating it later would replace the formatter
     shell.display_formatter.formatters["image/png"].for_type(Figure, compact_png)
+
+
+def legend_outside(ax, **kwargs):
+    """The legend to the right of the axes, outside the data area (it never covers a curve or a bar); the
+    figure's tight_layout makes room for it."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False,
+                     **{"fontsize": 8, **kwargs})
+
+
+def spaced_ticks(ax, axis: str = "x", max_chars: int = 8) -> None:
+    """Category tick labels that do not overlap: rotated (right-aligned) when any is longer than ``max_chars``."""
+    labels = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
+    if axis == "x" and any(len(t.get_text()) > max_chars for t in labels):
+        ax.tick_params(axis="x", rotation=35)
+        for t in ax.get_xticklabels():
+            t.set_horizontalalignment("right")
+            t.set_rotation_mode("anchor")
 
 
 def image_grid(record, per_class: int = 8, seed: int = 0, title: str | None = None, dpi: int = 64):
@@ -128,7 +146,7 @@ def training_curves(histories: dict[str, list[dict]], keys=("train_loss", "valid
             ax.plot([h["epoch"] + 1 for h in hist], [h.get(key, np.nan) for h in hist], marker=".", label=name)
         ax.set_xlabel("epoch")
         ax.set_title(key)
-    np.atleast_1d(axes)[0].legend(fontsize=8)
+    legend_outside(np.atleast_1d(axes)[-1])
     fig.tight_layout()
     return fig
 
@@ -145,7 +163,7 @@ def lines(x, series: dict[str, np.ndarray], title: str, xlabel: str, ylabel: str
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=7, ncol=2)
+    legend_outside(ax, fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -162,7 +180,7 @@ def binned_rate(x: np.ndarray, hit: np.ndarray, groups: dict[str, np.ndarray], b
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    legend_outside(ax)
     fig.tight_layout()
     return fig
 
@@ -176,7 +194,7 @@ def overlaid_hist(values: np.ndarray, groups: dict[str, np.ndarray], title: str,
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    legend_outside(ax)
     fig.tight_layout()
     return fig
 
@@ -235,7 +253,8 @@ def grouped_bars(table, title: str, ylabel: str, figsize=(9, 3.2)):
     table.plot.bar(ax=ax, rot=0, width=0.8)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    spaced_ticks(ax)
+    legend_outside(ax)
     fig.tight_layout()
     return fig
 
@@ -257,7 +276,9 @@ def va_plane(panels: dict[str, tuple[np.ndarray, np.ndarray]], anchors: np.ndarr
                 ax.annotate(name, anchors[c], xytext=(4, 4), textcoords="offset points", fontsize=8)
         ax.axhline(0, color="grey", lw=0.5)
         ax.axvline(0, color="grey", lw=0.5)
-        ax.set(xlim=(-1, 1), ylim=(-1, 1), xlabel="valence", ylabel="arousal", title=title)
+        ax.set(xlim=(-1, 1), ylim=(-1, 1), xlabel="valence", ylabel="arousal", title=textwrap.fill(title, 32))
+        ax.xaxis.set_major_locator(plt.MaxNLocator(5))
+        ax.yaxis.set_major_locator(plt.MaxNLocator(5))
     fig.tight_layout()
     return fig
 
@@ -273,7 +294,7 @@ def accuracy_vs_minutes(curves: dict[str, tuple[np.ndarray, np.ndarray]], title:
     ax.set_xlabel("training minutes (2 CPU cores)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=7)
+    legend_outside(ax, fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -285,7 +306,7 @@ def horizontal_bars(table, title: str, xlabel: str, figsize=(8, 3.6)):
     if table.notna().to_numpy().any():
         table.plot.barh(ax=ax, width=0.8)
         ax.invert_yaxis()
-        ax.legend(fontsize=8, loc="lower right")
+        legend_outside(ax)
     else:
         ax.text(0.5, 0.5, "no run committed yet", ha="center", va="center", transform=ax.transAxes)
         ax.set_yticks([])
@@ -312,6 +333,6 @@ def budget_sweep(sweeps: dict[str, dict], title: str, figsize=(8, 3.6)):
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_ylabel("FER+ Valid macro F1")
     ax.set_title(title)
-    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    legend_outside(ax, fontsize=7)
     fig.tight_layout()
     return fig
