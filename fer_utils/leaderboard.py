@@ -45,8 +45,8 @@ METHODS = {
         "single_annotator": ("06_leaderboard", f"{SSL_ALL_LABELS}-single_annotator"),
         "majority": ("06_leaderboard", f"{SSL_ALL_LABELS}-majority")}),
     "self-training + sample weights (unlabelled: FER+ train pool)": ("003", "04_self_training", {
-        "single_annotator": ("04_self_training", ch4.run_name("ferplus-pool", "st_sw")),
-        "majority": ("06_leaderboard", "ferplus-pool-majority-st_sw")}),
+        "single_annotator": ("04_self_training", ch4.run_name("ferplus", "st_sw")),
+        "majority": ("04_self_training", ch4.run_name("ferplus-majority", "st_sw"))}),
     "ensemble of five, priority rules": ("004", "05_abaw5_multitask", {
         "single_annotator": ("ensemble", "single_annotator"), "majority": ("ensemble", "majority")}),
 }
@@ -171,8 +171,8 @@ SAME_RECIPE = {
     "CCT (three networks, consensus)": ("one network, common recipe (chapter 0)", {
         "single_annotator": ("00_data", ch0.run_name("single_annotator")), "majority": ("00_data", ch0.run_name("majority"))}),
     "teacher/student with debiased feedback (all labels)": ("none in the run lists", None),
-    "self-training + sample weights (unlabelled: FER+ train pool)": ("plain training, chapter 4 recipe", {
-        "single_annotator": ("04_self_training", ch4.run_name("ferplus", "none")), "majority": ("04_self_training", ch4.run_name("ferplus-majority", "none"))}),
+    "self-training + sample weights (unlabelled: FER+ train pool)": ("one network, common recipe (chapter 0)", {
+        "single_annotator": ("00_data", ch0.run_name("single_annotator")), "majority": ("00_data", ch0.run_name("majority"))}),
     "ensemble of five, priority rules": ("its ResNet-18 member alone", {
         "single_annotator": ("05_abaw5_multitask", ch5.run_name("resnet18", "single_annotator")),
         "majority": ("05_abaw5_multitask", ch5.run_name("resnet18", "majority"))}),

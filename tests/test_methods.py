@@ -111,3 +111,52 @@ def test_mutexmatch_counts_what_its_threshold_lets_through_per_class():
     assert record["mask_rate_per_class"][0] == 1.0 and record["mask_rate_per_class"][2] == 0.5
     assert record["pseudo_label_accuracy_per_class"][0] == 0.5 and record["pseudo_label_accuracy"] == 0.5
     assert float(m.counts["seen"].sum()) == 0.0            # counts restart every epoch
+
+
+class _ByPixel(torch.nn.Module):
+    """Predicts class (pixel value // 10) % 8 with confidence near 1 (the pixel value set per image by a test)."""
+
+    def __init__(self):
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        from fer_utils.augment import MEAN, STD
+        value = ((x[:, 0, 0, 0] * STD + MEAN) * 255).round().long()
+        return torch.nn.functional.one_hot((value // 10) % 8, 8).float() * 20 + self.anchor
+
+
+def test_a_self_training_round_on_a_pool_holding_the_labelled_faces_records_what_it_selected():
+    """Protocol 2's pool is FER+ train with labels hidden: one prediction pass serves the labelled images and the
+    pool; the round records how many faces ST selected, their accuracy against the hidden labels, and whether
+    the weights moved."""
+    r = recipe(SelfTrainingRecipe, train={"epochs": 4}, init_epochs=1, replace=1.0, tau=0.9)  # 8 faces, 1 a class
+    n = 16
+    pool_images = torch.stack([torch.full((48, 48), 10 * i, dtype=torch.uint8) for i in range(n)])
+    predicted = (np.arange(n)) % 8                                  # what the model will say for pool face i
+    hidden = predicted.copy()
+    hidden[:4] = (hidden[:4] + 1) % 8                               # 4 of 16 hidden labels disagree
+    labelled_in_pool = np.arange(8)                                 # the labelled faces are pool faces 0..7
+    labels = predicted[:8]
+    xval = type("X", (), {"labels": labels[:4], "images": pool_images[:4].numpy()})()
+    m = SelfTraining(r, r.train, labels, n, xval, 8, torch.device("cpu"), pool_labels=hidden,
+                     labelled_in_pool=labelled_in_pool)
+    m.images = torch.cat([pool_images[:8], pool_images])
+    calls = []
+    model = _ByPixel()
+    original = model.forward
+    model.forward = lambda x: (calls.append(len(x)), original(x))[1]
+    record = {}
+    m.on_epoch_end(model, 0, record)
+    assert sum(calls) == 4 + n                                      # X_val, then the pool once (not 8 + 16)
+    chosen = m.active[8:].nonzero().squeeze(1).numpy()
+    assert record["n_selected"] == record["selected_known"] == len(chosen) == 8   # one confident face per class
+    assert record["selected_accuracy"] == pytest.approx(np.mean(predicted[chosen] == hidden[chosen]))
+    assert "weights_updated" in record and 0.0 <= record["w_moved"] <= 1.0
+    plain = SelfTraining(dataclasses.replace(r, st=False, sw=False), r.train, labels, n, xval, 8,
+                         torch.device("cpu"), pool_labels=hidden, labelled_in_pool=labelled_in_pool)
+    plain.images = m.images
+    calls.clear()
+    record = {}
+    plain.on_epoch_end(model, 0, record)
+    assert sum(calls) == 4 and "n_selected" not in record and "val_loss" in record   # no round without ST or SW

@@ -131,16 +131,37 @@ def test_self_training_chapter_runs_the_papers_protocols():
     fer = {(c["name"], c["seed"]): c for c in full if c["dataset"] == "ferplus"}
     for key, st, sw in (("none", False, False), ("st", True, False), ("sw", False, True), ("st_sw", True, True)):
         assert [fer[(f"ferplus-{key}", s)]["st"] for s in (0, 1, 2)] == [st] * 3
-        assert fer[(f"ferplus-{key}", 0)]["sw"] == sw and fer[(f"ferplus-{key}", 0)]["unlabelled"] == "ferplus_test"
+        assert fer[(f"ferplus-{key}", 0)]["sw"] == sw and fer[(f"ferplus-{key}", 0)]["unlabelled"] == "ferplus_train"
     main = fer[("ferplus-st_sw", 0)]
     assert (main["eps"], main["tau"], main["alpha"], main["replace"], main["c"], main["sigma"], main["window"]) == \
         (0.05, 0.9, 0.7, 0.02, 0.3, 2.0, 3)
-    assert main["labels"] == "single_annotator" and fer[("ferplus-majority-st_sw", 2)]["labels"] == "majority"
-    assert fer[("ferplus-ckplus-st_sw", 1)]["unlabelled"] == "ckplus"
-    assert fer[("ferplus-pool-st_sw", 2)]["unlabelled"] == "ferplus_pool" and fer[("ferplus-plain", 0)]["eps"] == 0
+    assert main["labels"] == "single_annotator" and fer[("ferplus-majority-st_sw", 0)]["labels"] == "majority"
+    assert fer[("ferplus-ckplus-st_sw", 0)]["unlabelled"] == "ckplus"
+    assert fer[("ferplus-test-st_sw", 0)]["unlabelled"] == "ferplus_test"   # the paper's transductive pool
     assert all(c["cross_eval"] for c in full)  # Table III comes from every run
     smoke = runs_for("04_self_training", "smoke")
-    assert all(c["data"] == "sample" for c in smoke) and {c["name"] for c in smoke} >= {"ckplus-st_sw", "ferplus-plain"}
+    assert all(c["data"] == "sample" for c in smoke) and {c["name"] for c in smoke} >= {"ckplus-st_sw", "ferplus-st_sw"}
+
+
+def test_self_training_cpu_rows_train_the_common_recipe_after_a_warm_up():
+    """Protocol 2: FER+ rows take chapter 0's train block and dropout, Eq. 2's eps equal to its label smoothing
+    (0.0875 = 0.1 x 7/8: 0.9125 on the label, 0.0125 elsewhere), W = 10 warm-up epochs before the first round,
+    the pool = FER+ train with labels hidden; 3 seeds of every switch on single-annotator labels."""
+    import torch
+
+    from fer_utils.baseline import runs as ch0
+    from fer_utils.losses import smooth_labels
+    common = ch0.common_recipe("cpu")
+    fer = [c for c in runs_for("04_self_training", "cpu") if c["dataset"] == "ferplus"]
+    for c in fer:
+        assert all(c["train"][k] == v for k, v in common["train"].items()), c["name"]
+        assert c["dropout"] == 0.5 and c["eps"] == 0.0875 and c["init_epochs"] == 10
+    q = smooth_labels(torch.tensor([2]), 8, 0.0875)[0]
+    ls = torch.full((8,), 0.1 / 8) + 0.9 * torch.nn.functional.one_hot(torch.tensor(2), 8)
+    assert torch.allclose(q, ls)
+    main = [c for c in fer if c["labels"] == "single_annotator" and c["unlabelled"] == "ferplus_train"]
+    assert sorted((c["name"], c["seed"]) for c in main) == sorted(
+        (f"ferplus-{k}", s) for k in ("none", "st", "sw", "st_sw") for s in (0, 1, 2))
 
 
 @pytest.mark.parametrize("profile", ["cpu", "gpu"])

@@ -62,6 +62,17 @@ def test_self_training_rounds_on_ferplus(tmp_path):
     assert ((w >= 0) & (w <= 1)).all() and len(w) == len(out["predictions"]["train_label"])
     f = out["predictions"]["train_loss"]   # Eq. 6's unweighted f_i of the kept model: what Eq. 8 ranks
     assert f.shape == w.shape and (f > 0).all() and f.std() > 0
+    # Protocol 2's pool: every FER+ train face with its label hidden; ST's picks are scored against the hidden
+    # majority labels, and the labelled faces' majority labels are stored for Fig. 3's AUC
+    pool = run("self_training", tmp_path / "pool", st=True, sw=True, init_epochs=1, window=1, replace=0.1, tau=0.0,
+               unlabelled="ferplus_train", train={**TRAIN, "epochs": 3}, save_train_weights=True)
+    assert pool["data"]["n_unlabelled"] == 200   # the sample's train split
+    rounds = [h for h in pool["history"] if "n_selected" in h]
+    assert rounds and all(h["selected_known"] <= h["n_selected"] for h in rounds)
+    assert all(h["selected_accuracy"] is None or 0 <= h["selected_accuracy"] <= 1 for h in rounds)
+    assert all(0 <= h["w_moved"] <= 1 and isinstance(h["weights_updated"], bool) for h in rounds)
+    p = pool["predictions"]
+    assert p["train_majority"].shape == p["train_label"].shape and (p["train_majority"] != p["train_label"]).any()
 
 
 def test_self_training_on_a_ckplus_fold_with_cross_dataset_eval(tmp_path):

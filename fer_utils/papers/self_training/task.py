@@ -32,6 +32,9 @@ from .losses import (sample_weight_update, smooth_labels, soft_cross_entropy, su
                      validation_loss_rising, weighted_soft_ce)
 
 
+UNLABELLED = ("ferplus_test", "ferplus_train", "ferplus_pool", "ckplus")
+
+
 @dataclass(frozen=True)
 class SelfTrainingRecipe(FERPlusRecipe):
     """Paper 003's knobs (Eq. 2-8), the paper's value beside each default."""
@@ -51,7 +54,8 @@ class SelfTrainingRecipe(FERPlusRecipe):
     window: int = 3                    # T, rounds of validation loss the trigger looks at  paper: 3
     init_epochs: int = 5               # epochs of the initial model before round 1      paper: until convergence
     val_fraction: float = 0.1          # held-out validation (X_val; CK+: whole subjects)   paper: 10%
-    unlabelled: str = "ferplus_test"   # "ferplus_test" (the paper's, transductive) | "ferplus_pool" | "ckplus"
+    unlabelled: str = "ferplus_test"   # "ferplus_test" (the paper's, transductive) | "ferplus_train" (every FER+
+                                       # train face, its label hidden: Protocol 2) | "ferplus_pool" | "ckplus"
     cross_eval: bool = False           # also score the other dataset (Table III)
     save_train_weights: bool = False   # store every labelled image's final weight (Fig. 3)
 
@@ -59,14 +63,32 @@ class SelfTrainingRecipe(FERPlusRecipe):
         super().check(where)
         if self.dataset not in ("ferplus", "ckplus"):
             raise ValueError(f"run config {where}: dataset={self.dataset!r}: expected 'ferplus' or 'ckplus'")
-        if self.unlabelled not in ("ferplus_test", "ferplus_pool", "ckplus"):
-            raise ValueError(f"run config {where}: unlabelled={self.unlabelled!r}: expected 'ferplus_test', "
-                             "'ferplus_pool' or 'ckplus'")
+        if self.unlabelled not in UNLABELLED:
+            raise ValueError(f"run config {where}: unlabelled={self.unlabelled!r}: expected one of "
+                             f"{', '.join(UNLABELLED)}")
 
 
-def _splits(config: SelfTrainingRecipe):
-    """(labelled train FaceData, validation-for-selection, X_val for the trigger, test, unlabelled images,
-    class names, noise report). Every CK+ split is subject-independent: the test fold, and the validation
+@dataclass
+class Splits:
+    """What a self-training run trains and scores on. ``pool_labels``: the hidden (majority) label of every
+    unlabelled image, -1 where none is known (the accuracy of the faces ST selects); ``labelled_in_pool``: where
+    each labelled image sits in the pool when the pool holds the labelled images themselves ("ferplus_train"),
+    else None; ``majority``: the majority label of each labelled image (FER+; None on CK+)."""
+    labelled: object
+    select_on: object
+    xval: object
+    test: object
+    unlabelled: np.ndarray
+    classes: tuple
+    noise: object
+    pool_labels: np.ndarray
+    labelled_in_pool: np.ndarray | None = None
+    majority: np.ndarray | None = None
+
+
+def _splits(config: SelfTrainingRecipe) -> Splits:
+    """The labelled train split, the validation split for selection, X_val for the trigger, test, the unlabelled
+    pool and its hidden labels. Every CK+ split is subject-independent: the test fold, and the validation
     subjects held out of the rest."""
     if config.dataset == "ckplus":   # CK+48 holds the last three frames of each sequence: no neutral frame
         ck = load_ckplus(data_root_for(config))
@@ -78,15 +100,25 @@ def _splits(config: SelfTrainingRecipe):
         folds = subject_kfold(ck.subjects, 10, seed=config.split_seed)
         test, rest = ck.subset(folds == config.fold), ck.subset(folds != config.fold)
         keep, held = subject_holdout(rest.subjects, config.val_fraction, seed=config.split_seed)
-        val = rest.subset(held)
-        return rest.subset(keep), val, val, test, test.images, classes, None  # unlabelled = the test fold
+        val = rest.subset(held)   # unlabelled = the test fold (transductive, as the paper)
+        return Splits(rest.subset(keep), val, val, test, test.images, classes, None, test.labels)
     train, valid, test = load_ferplus_splits(config)
-    pool = {"ferplus_test": lambda: test.images, "ferplus_pool": lambda: train.subset(train.labels < 0).images,
-            "ckplus": lambda: load_ckplus(data_root_for(config)).images}
-    unlabelled = pool[config.unlabelled]()
-    labelled, _, noise = training_split(train, config)
+    majority = train.labels
+    labelled, in_train, noise = training_split(train, config)
     keep, held = stratified_holdout(labelled.labels, config.val_fraction, seed=config.split_seed)
-    return labelled.subset(keep), valid, labelled.subset(held), test, unlabelled, FERPLUS_CLASSES, noise
+    none = lambda n: np.full(n, -1, dtype=np.int64)   # noqa: E731 - no hidden label known
+    if config.unlabelled == "ferplus_train":   # every train face, label hidden (FixMatch's convention)
+        pool, pool_labels, in_pool = train.images, majority, in_train[keep]
+    elif config.unlabelled == "ferplus_test":
+        pool, pool_labels, in_pool = test.images, test.labels, None
+    elif config.unlabelled == "ferplus_pool":   # the train faces without a majority label
+        pool, in_pool = train.subset(majority < 0).images, None
+        pool_labels = none(len(pool))
+    else:
+        pool, in_pool = load_ckplus(data_root_for(config)).images, None
+        pool_labels = none(len(pool))
+    return Splits(labelled.subset(keep), valid, labelled.subset(held), test, pool, FERPLUS_CLASSES, noise,
+                  pool_labels, in_pool, majority[in_train[keep]])
 
 
 def cross_dataset_scores(logits: torch.Tensor, labels: np.ndarray, model_classes, data_classes) -> dict:
@@ -111,7 +143,8 @@ class SelfTraining(Method):
     tau, equal per class) with their predictions as targets. Its state (targets ``q``, weights ``w``, the
     ``active`` set, the per-round validation losses) is checkpointed, so a resumed run continues exactly."""
 
-    def __init__(self, config, cfg, labels: np.ndarray, n_u: int, xval, k: int, device):
+    def __init__(self, config, cfg, labels: np.ndarray, n_u: int, xval, k: int, device, pool_labels=None,
+                 labelled_in_pool=None):
         super().__init__(num_classes=k)
         self.config, self.cfg, self.k = config, cfg, k
         n_l = len(labels)
@@ -124,6 +157,12 @@ class SelfTraining(Method):
         self.q_val = smooth_labels(xval.labels, k, config.eps).to(device)
         self.xval_images = torch.as_tensor(xval.images).to(device)
         self.images: torch.Tensor | None = None      # labelled then unlabelled images (set by the task)
+        # the hidden label of each unlabelled image (-1: unknown), to score what ST selects; never trained on
+        self.pool_labels = torch.as_tensor(np.full(n_u, -1) if pool_labels is None else pool_labels,
+                                           dtype=torch.long, device=device)
+        # where each labelled image sits in the pool when the pool holds them (one prediction pass serves both)
+        self.labelled_in_pool = (None if labelled_in_pool is None
+                                 else torch.as_tensor(labelled_in_pool, dtype=torch.long, device=device))
 
     def state(self):
         return {"q": self.q, "w": self.w, "active": self.active, "val_loss": self.val_loss}
@@ -141,19 +180,27 @@ class SelfTraining(Method):
             return
         device = self.q.device
         gen = torch.Generator(device=device).manual_seed(c.seed * 1_000_003 + epoch + 77)
-        p_all = predict(model, self.images, cfg.eval_batch_size).softmax(1)
-        p_l, p_u = p_all[:n_l], p_all[n_l:]
         val_loss = soft_cross_entropy(predict(model, self.xval_images, cfg.eval_batch_size), self.q_val).mean()
         self.val_loss[epoch] = val_loss
         record["val_loss"] = float(val_loss)
+        if not (c.st or c.sw):   # neither switch: the plain model, no round to predict for
+            return
+        if self.labelled_in_pool is not None:   # the pool holds the labelled images: predict it once
+            p_u = predict(model, self.images[n_l:], cfg.eval_batch_size).softmax(1)
+            p_l = p_u[self.labelled_in_pool]
+        else:
+            p_all = predict(model, self.images, cfg.eval_batch_size).softmax(1)
+            p_l, p_u = p_all[:n_l], p_all[n_l:]
         if c.sw:
             history = self.val_loss[:epoch + 1]
-            if validation_loss_rising(history[~history.isnan()].cpu().numpy(), c.window):
+            fired = validation_loss_rising(history[~history.isnan()].cpu().numpy(), c.window)
+            if fired:
                 f_l = soft_cross_entropy(p_l.clamp_min(1e-12).log(), self.q[:n_l])
                 self.w[:n_l] = sample_weight_update(self.w[:n_l], f_l, c.c, c.sigma).to(device)
-                record["weights_updated"] = True
+            record["weights_updated"] = bool(fired)
         record["w_mean"] = float(self.w[:n_l].mean())
         record["w_low"] = int((self.w[:n_l] < 0.5).sum())
+        record["w_moved"] = float(((self.w[:n_l] - 1).abs() > 1e-3).float().mean())   # share of weights moved
         if c.st:
             self.q[:n_l] = successive_label_update(p_l, self.y_l, c.alpha).to(device)
             n_rep = int(round(c.replace * n_l))
@@ -171,19 +218,27 @@ class SelfTraining(Method):
             self.active[:n_l] = True
             self.active[out] = False
             record["n_selected"] = int(len(chosen))
+            hidden = self.pool_labels[chosen]
+            known = hidden >= 0   # the selected faces' accuracy against their hidden (majority) labels
+            record["selected_known"] = int(known.sum())
+            record["selected_accuracy"] = (float((pred[chosen][known] == hidden[known]).float().mean())
+                                           if bool(known.any()) else None)
 
 
 @task("self_training", SelfTrainingRecipe)
 def self_training(config: SelfTrainingRecipe, work_dir, progress: bool = True) -> dict:
     """Paper 003 (Eq. 2-8) on FER+ or one CK+ fold; the knobs are SelfTrainingRecipe's."""
-    labelled, select_on, xval, test, unl_images, classes, noise = _splits(config)
+    sp = _splits(config)
+    labelled, select_on, xval, test, unl_images, classes, noise = (sp.labelled, sp.select_on, sp.xval, sp.test,
+                                                                   sp.unlabelled, sp.classes, sp.noise)
     k = len(classes)
     n_l, n_u = len(labelled), len(unl_images)
     cfg = config.train   # an epoch: one pass over the labelled images (the active set is as large)
     cfg = cfg if cfg.steps_per_epoch else dataclasses.replace(cfg, steps_per_epoch=max(1, n_l // cfg.batch_size))
     device = cfg.resolved_device()
     init_epochs = config.init_epochs
-    method = SelfTraining(config, cfg, labelled.labels, n_u, xval, k, device)
+    method = SelfTraining(config, cfg, labelled.labels, n_u, xval, k, device, pool_labels=sp.pool_labels,
+                          labelled_in_pool=sp.labelled_in_pool)
     images = torch.as_tensor(np.concatenate([labelled.images, unl_images])).to(device)
     method.images = images
     data = DeviceData(images, torch.cat([method.y_l, torch.full((n_u,), -1, device=device)]),
@@ -192,7 +247,7 @@ def self_training(config: SelfTrainingRecipe, work_dir, progress: bool = True) -
     model = build_model(config.arch, k, dropout=config.dropout)
     result = fit(model, (data, DeviceData.from_record(select_on, device)), method, cfg, ckpt_dir=work_dir,
                  progress=progress)
-    logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size)
+    logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size, flip_tta=cfg.flip_tta)
     final = final_test_metrics(test.labels, logits, classes)
     # the first round acts at the end of epoch init_epochs - 1: a model selected at or before it is the
     # initial model, on which neither ST nor SW had any effect (the chapter counts such runs)
@@ -201,7 +256,8 @@ def self_training(config: SelfTrainingRecipe, work_dir, progress: bool = True) -
     if config.cross_eval:  # Table III: the other dataset, shared classes mapped by name
         other = (load_ckplus(data_root_for(config)) if classes == FERPLUS_CLASSES
                  else load_ferplus("test", data_root_for(config)))
-        other_logits = predict(result.model, torch.as_tensor(other.images).to(device), cfg.eval_batch_size)
+        other_logits = predict(result.model, torch.as_tensor(other.images).to(device), cfg.eval_batch_size,
+                               flip_tta=cfg.flip_tta)
         final["cross"] = cross_dataset_scores(other_logits, other.labels, classes, other.class_names)
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names}
     if config.save_train_weights:  # the final weight of every labelled training image (Fig. 3), and the
@@ -211,6 +267,8 @@ def self_training(config: SelfTrainingRecipe, work_dir, progress: bool = True) -
         predictions.update({"train_weight": method.w[:n_l].cpu().numpy().astype(np.float16),
                             "train_loss": f_kept.float().cpu().numpy().astype(np.float32),
                             "train_label": labelled.labels.astype(np.int8), "train_names": labelled.names})
+        if sp.majority is not None:   # FER+: which training labels differ from the crowd's majority (Fig. 3's AUC)
+            predictions["train_majority"] = sp.majority.astype(np.int8)
     if noise is None:  # CK+ labels are expert FACS-based labels: no label noise is injected
         noise = noise_report(labelled.labels, labelled.labels, k)
     out = outcome(final, result, predictions, labelled, select_on, test, noise)
