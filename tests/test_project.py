@@ -61,9 +61,6 @@ def test_tracked_tree_stays_within_its_size_budget():
     assert not [p for p in sizes if p.endswith((".pt", ".pth", ".ckpt"))], "a checkpoint is tracked"
 
 
-@pytest.mark.xfail(strict=True, reason="known over budget (about 26 MB): the 188 stored predictions.npz hold "
-                   "18 MB, 11 MB of it float32 FER+ Test logits of 185 runs. Meeting 20 MB needs stored predictions "
-                   "rewritten or retrained (see the issue note); strict: this marker must go the day the tree fits")
 def test_tracked_tree_meets_the_20_mb_target():
     """The project's size budget as the maintainers measure it (`git ls-files | xargs du -k`)."""
     kib = sum(-(-f.stat().st_size // 4096) * 4 for f in tracked_files())
