@@ -9,12 +9,15 @@ only** (best epoch, flip TTA); the test split chooses nothing. The plateau is th
 is within 0.01 of the best swept value (``fer_utils.baseline.reference_budget.choose_plateau``).
 
     python benchmarks/scarce_plateau.py          # writes results/benchmarks/scarce-plateau-cpu.json
+    python benchmarks/scarce_plateau.py --epochs 400 --extend   # adds budgets to the stored record
     python benchmarks/scarce_plateau.py --smoke --out /tmp/s.json
 """
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
+from pathlib import Path
 
 import torch
 
@@ -42,6 +45,8 @@ def main(argv=None) -> int:
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--epochs", type=int, nargs="+", default=list(EPOCHS))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--extend", action="store_true", help="keep the stored record's rows and train only the "
+                                                          "budgets it lacks (the record must be this machine kind's)")
     ap.add_argument("--out", default=str(RESULTS_DIR / "benchmarks" / "scarce-plateau-cpu.json"))
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -52,8 +57,15 @@ def main(argv=None) -> int:
     n_labelled = len(keep)
     steps_per_epoch = base["train"]["steps_per_epoch"] or n_labelled // base["train"]["batch_size"]  # drop-last
     rows = []
+    if args.extend and Path(args.out).is_file():
+        old = json.loads(Path(args.out).read_text())
+        if old.get("cpu_kind") != machine_record().get("cpu_kind"):
+            raise SystemExit(f"--extend: {args.out} was measured on {old.get('cpu_kind')}, this CPU is "
+                             f"{machine_record().get('cpu_kind')}: rerun the whole sweep here instead")
+        rows = list(old["rows"])
+    done = {r["epochs"] for r in rows}
     with tempfile.TemporaryDirectory() as tmp:
-        for epochs in ([2] if args.smoke else args.epochs):
+        for epochs in ([2] if args.smoke else [e for e in args.epochs if e not in done]):
             train = {**base["train"], "epochs": epochs}
             run = run_or_load({**base, "notebook": "benchmark", "name": f"scarce-plateau-{epochs}",
                                "labelled_fraction": LABELLED_FRACTION, "train": train}, tmp, progress=False)
@@ -65,7 +77,8 @@ def main(argv=None) -> int:
             print({k: v for k, v in rows[-1].items() if k != "valid_curve"}, flush=True)
     write_record(args.out, {**machine_record(), "smoke": args.smoke, "labelled_fraction": LABELLED_FRACTION,
                             "labels": base["labels"], "batch_size": base["train"]["batch_size"],
-                            "split_scored": "FER+ Valid", "rows": rows,
+                            "split_scored": "FER+ Valid",
+                            "rows": sorted(rows, key=lambda r: r["epochs"]),
                             "plateau": choose_plateau(rows) if rows else None})
     return 0
 
