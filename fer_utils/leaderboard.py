@@ -32,9 +32,6 @@ METHODS = {
     "fully supervised ResNet-18": ("000", "01_abaw5_expression", {
         "single_annotator": ("00_data", ch0.run_name("single_annotator")),
         "majority": ("00_data", ch0.run_name("majority"))}),
-    "MutexMatch + dynamic adaptive threshold": ("000", "01_abaw5_expression", {
-        "single_annotator": ("01_abaw5_expression", ch1.run_name("mutexmatch", "single_annotator")),
-        "majority": ("01_abaw5_expression", ch1.run_name("mutexmatch", "majority"))}),
     "noise-aware model (learned weights + attention consistency)": ("000", "01_abaw5_expression", {
         "single_annotator": ("01_abaw5_expression", ch1.run_name("noise_aware", "single_annotator")),
         "majority": ("01_abaw5_expression", ch1.run_name("noise_aware", "majority"))}),
@@ -53,12 +50,6 @@ METHODS = {
 
 # synthetic-noise sweeps run by the chapters: method -> {noise rate: (notebook, run name)}
 SWEEPS = {
-    "fully supervised (chapter 1 budget)": {0.0: ("01_abaw5_expression", ch1.run_name("supervised", "majority")),
-                                            0.2: ("01_abaw5_expression", ch1.run_name("supervised", "symmetric:0.2")),
-                                            0.4: ("01_abaw5_expression", ch1.run_name("supervised", "symmetric:0.4"))},
-    "noise-aware model": {0.0: ("01_abaw5_expression", ch1.run_name("noise_aware", "majority")),
-                          0.2: ("01_abaw5_expression", ch1.run_name("noise_aware", "symmetric:0.2")),
-                          0.4: ("01_abaw5_expression", ch1.run_name("noise_aware", "symmetric:0.4"))},
     # chapter 2 on Protocol 2: one network is chapter 0's run, and the second noise setting replaced symmetric noise
     # (the 0.4 point is the crowd-matrix rate, chapter 0)
     "one network, common recipe": {0.0: ("00_data", ch0.run_name("majority")),
@@ -162,12 +153,8 @@ def robustness(groups) -> pd.DataFrame:
 # a reference from another recipe would mix the cost of noise with the difference in budget.
 # method -> (what the reference is, {label setting: (notebook, run name)}); None: no such run in the lists.
 SAME_RECIPE = {
-    "MutexMatch + dynamic adaptive threshold": ("fully supervised, chapter 1 budget", {
-        "single_annotator": ("01_abaw5_expression", ch1.run_name("supervised", "single_annotator")),
-        "majority": ("01_abaw5_expression", ch1.run_name("supervised", "majority"))}),
-    "noise-aware model (learned weights + attention consistency)": ("fully supervised, chapter 1 budget", {
-        "single_annotator": ("01_abaw5_expression", ch1.run_name("supervised", "single_annotator")),
-        "majority": ("01_abaw5_expression", ch1.run_name("supervised", "majority"))}),
+    "noise-aware model (learned weights + attention consistency)": ("one network, common recipe (chapter 0)", {
+        "single_annotator": ("00_data", ch0.run_name("single_annotator")), "majority": ("00_data", ch0.run_name("majority"))}),
     "CCT (three networks, consensus)": ("one network, common recipe (chapter 0)", {
         "single_annotator": ("00_data", ch0.run_name("single_annotator")), "majority": ("00_data", ch0.run_name("majority"))}),
     "teacher/student with debiased feedback (all labels)": ("none in the run lists", None),

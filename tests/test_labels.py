@@ -168,7 +168,8 @@ def test_ckplus_splits_of_self_training_are_subject_and_sequence_independent():
     for fold in range(3):
         r = SelfTrainingRecipe(task="self_training", notebook="t", name="x", dataset="ckplus", fold=fold,
                                data="full" if len(ck) > 500 else "sample")
-        train, select_on, xval, test, *_ = _splits(r)
+        sp = _splits(r)
+        train, select_on, test = sp.labelled, sp.select_on, sp.test
         parts = {"train": train, "valid": select_on, "test": test}
         subjects = {k: {by_name[n][0] for n in d.names} for k, d in parts.items()}
         sequences = {k: {by_name[n][1] for n in d.names} for k, d in parts.items()}

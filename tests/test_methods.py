@@ -160,3 +160,26 @@ def test_a_self_training_round_on_a_pool_holding_the_labelled_faces_records_what
     record = {}
     plain.on_epoch_end(model, 0, record)
     assert sum(calls) == 4 and "n_selected" not in record and "val_loss" in record   # no round without ST or SW
+
+
+def test_paper_000_mechanism_signals_need_the_selection_and_the_threshold_to_act():
+    from types import SimpleNamespace
+
+    from fer_utils.papers.abaw5_expression.signals import dat_signal, noise_aware_signal
+
+    def run(history, predictions=None):
+        return SimpleNamespace(history=history, predictions=lambda: predictions or {})
+    warm = [{"epoch": e, "clean_rate": 1.0} for e in range(2)]
+    acting = run(warm + [{"epoch": e, "clean_rate": 0.6} for e in range(2, 5)],
+                 {"train_alpha": np.array([0.9, 0.8, 0.2, 0.1]), "train_label": np.array([0, 1, 2, 3]),
+                  "train_majority": np.array([0, 1, 0, 0])})
+    ok, text = noise_aware_signal([acting], warmup=2)
+    assert ok and "kept 60%" in text and "AUC of 1 − α for the noisy labels 1.000" in text
+    keeps_all = run(warm + [{"epoch": e, "clean_rate": 0.99} for e in range(2, 5)])
+    assert noise_aware_signal([acting, keeps_all], warmup=2)[0] is False
+    masked = run([{"epoch": 0, "mask_rate_per_class": [0.0] * 8, "pseudo_label_accuracy": 0.0}]
+                 + [{"epoch": e, "mask_rate_per_class": [0.5] * 8, "pseudo_label_accuracy": 0.8} for e in (1, 2)])
+    ok, text = dat_signal([masked], warmup=1)
+    assert ok and "50% of the unlabelled faces" in text and "80% right" in text
+    closed = run([{"epoch": e, "mask_rate_per_class": [0.01] * 8, "pseudo_label_accuracy": 0.9} for e in range(3)])
+    assert dat_signal([closed], warmup=1)[0] is False and dat_signal([], 1) == (False, "no MutexMatch run stored")

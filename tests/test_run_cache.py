@@ -165,11 +165,11 @@ def test_reproduce_refuses_an_only_that_matches_nothing_and_a_missing_notebook(c
 def test_submitit_local_executor_trains_runs_into_normal_run_folders(tmp_path, capsys):
     pytest.importorskip("submitit")
     code = reproduce(["notebooks/00_data.ipynb", "--profile", "smoke", "--executor", "submitit", "--cluster", "local",
-                      "--wait", "--out", str(tmp_path), "--timeout-min", "10"])
+                      "--wait", "--out", str(tmp_path), "--timeout-min", "10", "--only", "resnet18-majority"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "3 runs selected, 3 to train" in out and "submitted 3 task(s) through local" in out
+    assert "3 runs selected, 3 to train" in out and "submitted 3 task(s) through local" in out   # majority, 10%, 25%
     folders = sorted(p for p in (tmp_path / "00_data").iterdir() if p.is_dir())
     assert len(folders) == 3 and all((f / n).is_file() for f in folders for n in R.FILES)
     assert reproduce(["notebooks/00_data.ipynb", "--profile", "smoke", "--status", "--out", str(tmp_path)]) == 0
-    assert "3 stored, 0 stale" in capsys.readouterr().out
+    assert "5 runs (smoke): 3 stored, 0 stale, 2 missing" in capsys.readouterr().out

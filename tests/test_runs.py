@@ -195,20 +195,36 @@ def test_ssl_temporal_chapter_runs_table_1_and_its_ablations():
     assert len(full) == 18 and all(c["data"] == "sample" for c in runs_for("03_ssl_temporal", "smoke"))
 
 
-def test_abaw5_expression_rows_share_one_budget_and_the_ablations_change_one_knob():
-    for profile in ("cpu", "gpu"):
-        runs = runs_for("01_abaw5_expression", profile)
-        budgets = {(c["train"]["epochs"] * c["train"]["steps_per_epoch"], c["train"]["batch_size"]) for c in runs}
-        assert len(budgets) == 1, budgets           # every row: the same steps and labelled faces per step
-        by = {(c["name"], c["seed"]): c for c in runs}
-        main, lr = by[("noise-aware-single_annotator", 0)], by[("noise-aware-lr5e-4", 0)]
-        assert main["train"]["lr"] == 1e-4 and lr["train"]["lr"] == by[("mutexmatch-single_annotator", 0)]["train"]["lr"] == 5e-4
-        assert {k: v for k, v in lr["train"].items() if k != "lr"} == {k: v for k, v in main["train"].items() if k != "lr"}
-        assert by[("noise-aware-no-consistency", 0)]["consistency_weight"] == 0.0
-        seeds = sorted(c["seed"] for c in runs if c["name"] == "baseline-majority")
-        assert seeds == ([0] if profile == "cpu" else [0, 1, 2])   # no verdict rests on the frozen baseline
-        assert all(sorted(c["seed"] for c in runs if c["name"] == f"{m}-{labels}") == [0, 1, 2]
-                   for m in ("supervised", "mutexmatch", "noise-aware") for labels in ("single_annotator", "majority"))
+def test_abaw5_expression_rows_follow_protocol_2():
+    """cpu: the noise-aware model on the common recipe at E with W = 10 warm-up epochs; MutexMatch at chapter 0's
+    scarce-label budget (the same steps and labelled batch as chapter 0's supervised 10% / 25% rows), its DAT
+    after the first third of its epochs; the supervised rows are chapter 0's; the ablations change one knob.
+    gpu: the paper's recipes, every row at one budget."""
+    from fer_utils.baseline import runs as ch0
+    from fer_utils.papers.abaw5_expression import runs as ch1
+    runs = runs_for("01_abaw5_expression", "cpu")
+    by = {(c["name"], c["seed"]): c for c in runs}
+    common, scarce = ch0.common_overrides("cpu"), ch0.scarce_overrides("cpu")
+    na = by[("noise-aware-single_annotator", 0)]
+    assert all(na["train"][k] == v for k, v in common["train"].items() if k != "views")
+    assert na["warmup_epochs"] == 10 and na["label_smoothing"] == 0.1 and na["dropout"] == 0.5
+    assert {k: v for k, v in by[("noise-aware-no-consistency", 0)].items() if k not in ("name", "consistency_weight",
+                                                                                      "save_train_alpha")} == \
+        {k: v for k, v in na.items() if k not in ("name", "consistency_weight", "save_train_alpha")}
+    mm = by[("mutexmatch-10pct", 0)]
+    sup = [c for c in runs_for("00_data", "cpu") if c["name"] == ch0.scarce_name(0.1)][0]
+    steps = lambda c: c["train"]["epochs"] * c["train"]["steps_per_epoch"]   # noqa: E731
+    assert steps(mm) == steps(sup) == ch0.SCARCE_STEPS and mm["train"]["batch_size"] == sup["train"]["batch_size"]
+    assert mm["labelled_fraction"] == sup["labelled_fraction"] == 0.1 and mm["split_seed"] == sup["split_seed"]
+    assert mm["dat_warmup_epochs"] == mm["train"]["epochs"] // 3 and mm["threshold"] == "dat"
+    assert by[("mutexmatch-10pct-fixed", 0)]["threshold"] == 0.95
+    assert sorted(c["seed"] for c in runs if c["name"] == "mutexmatch-10pct") == [0, 1, 2]
+    assert sorted(c["seed"] for c in runs if c["name"] == "noise-aware-single_annotator") == [0, 1, 2]
+    assert not [c for c in runs if c["task"] == "supervised"]             # chapter 0's runs, read from there
+    assert ch1.supervised_run("10pct", "cpu") == ("00_data", "resnet18-majority-10pct")
+    gpu = runs_for("01_abaw5_expression", "gpu")
+    budgets = {(c["train"]["epochs"] * c["train"]["steps_per_epoch"], c["train"]["batch_size"]) for c in gpu}
+    assert len(budgets) == 1, budgets           # the paper's recipes: every row the same steps and batch
 
 
 def test_leaderboard_teacher_student_rows_use_all_labels_and_the_slower_student():
@@ -331,7 +347,9 @@ def test_dry_run_estimates_fit_the_cpu_budgets(capsys):
     configs = runs_for("00_data", "cpu")
     assert all(0 < estimate_minutes(c) <= 30 for c in configs)
     main = [c for c in configs if c["train"]["epochs"] == REFERENCE_EPOCHS]   # 3 seeds x 3 label settings
-    assert len(main) == 9 and len(configs) == 9 + 3 * (REFERENCE_EPOCHS != TIME_TO_ACCURACY_EPOCHS)
+    scarce = [c for c in configs if c.get("labelled_fraction", 1.0) < 1.0]   # 3 seeds at 10%, 1 at 25%
+    assert len(main) == 9 and len(scarce) == 4
+    assert len(configs) == 9 + 4 + 3 * (REFERENCE_EPOCHS != TIME_TO_ACCURACY_EPOCHS)
     assert {c["labels"] for c in main} == {"majority", "single_annotator", "crowd_matrix:0.4"}
     assert reproduce(["00_data", "--profile", "cpu", "--dry-run", "--out", "/nonexistent-results"]) == 0
     out = capsys.readouterr().out   # one line per run with its estimate, and the total
@@ -475,14 +493,15 @@ def test_jobs_train_every_run_once_in_parallel_workers_and_write_the_summary(tmp
     trained = [line.split("]")[1].split(":")[0].strip() for line in out.splitlines()
                if line.lstrip().startswith(("w1[", "w2["))]
     assert sorted(trained) == ["resnet18-crowd_matrix40 seed 0", "resnet18-majority seed 0",
+                               "resnet18-majority-10pct seed 0", "resnet18-majority-25pct seed 0",
                                "resnet18-single_annotator seed 0"]
     assert (tmp_path / "00_data" / "summary.csv").is_file()
     from fer_utils.runs import run_status
-    assert [run_status(c, tmp_path) for c in runs_for("00_data", "smoke")] == ["stored"] * 3
+    assert [run_status(c, tmp_path) for c in runs_for("00_data", "smoke")] == ["stored"] * 5
     # nothing left to train: the workers claim nothing, the parent loads both
     assert reproduce(["00_data", "--profile", "smoke", "--out", str(tmp_path), "--jobs", "2"]) == 0
     again = capfd.readouterr().out
-    assert "w1[" not in again and "w2[" not in again and "3 stored, 0 stale, 0 missing" in again
+    assert "w1[" not in again and "w2[" not in again and "5 stored, 0 stale, 0 missing" in again
 
 
 def test_predictions_are_stored_losslessly_and_smaller_than_deflate(tmp_path):

@@ -50,7 +50,7 @@ def confident_mask(probs: torch.Tensor, thresholds) -> torch.Tensor:
 def mutexmatch_losses(logits_lb: torch.Tensor, labels: torch.Tensor, logits_uw: torch.Tensor,
                       logits_us: torch.Tensor, neg_logits_uw: torch.Tensor, neg_logits_us: torch.Tensor,
                       neg_logits_sep: torch.Tensor, thresholds, k: int | None = None,
-                      lambda_u: float = 1.0) -> dict[str, torch.Tensor]:
+                      lambda_u: float = 1.0, label_smoothing: float = 0.0) -> dict[str, torch.Tensor]:
     """The MutexMatch terms of paper 000 (Eq. 1-3 and L_sep), with the threshold of Eq. 4.
 
     logits_lb (B, C), labels (B,): TPC on the labelled batch -> L_sup = CE (Eq. 1).
@@ -62,11 +62,12 @@ def mutexmatch_losses(logits_lb: torch.Tensor, labels: torch.Tensor, logits_uw: 
     neg_logits_sep (muB, C): TNC on the weak view with DETACHED features; L_sep = CE(neg_logits_sep,
     argmin p_w): the TNC learns the class the TPC finds least likely, on every weak unlabelled sample.
     thresholds: (C,) class-wise thresholds (Eq. 4) or a float (MutexMatch's fixed tau).
+    label_smoothing: the common recipe's target smoothing in L_sup (the cpu profile; the paper has none).
     Returns {"sup", "pseudo", "sep", "neg", "total", "mask_rate"}; total = sup + lambda_u (pseudo + neg) + sep.
     """
     num_classes = logits_uw.shape[1]
     k = num_classes if k is None else k
-    sup = F.cross_entropy(logits_lb, labels)
+    sup = F.cross_entropy(logits_lb, labels, label_smoothing=label_smoothing)
     p_w = torch.softmax(logits_uw.detach().float(), dim=1)
     conf = confident_mask(p_w, thresholds).float()
     mu_b = len(p_w)
@@ -95,14 +96,15 @@ def clean_mask(probs: torch.Tensor, labels: torch.Tensor, thresholds: torch.Tens
 
 
 def weighted_ce(logits: torch.Tensor, alpha: torch.Tensor, labels: torch.Tensor,
-                mask: torch.Tensor | None = None) -> torch.Tensor:
+                mask: torch.Tensor | None = None, label_smoothing: float = 0.0) -> torch.Tensor:
     """Paper 000 Eq. 5 (SCN's logit-weighted CE): CE(alpha_i * z_i, y_i), averaged over the clean samples
     (``mask``; all samples when the mask is None or selects nothing, as DNFER does).
 
     logits: (B, C) = W x_i (+ b); alpha: (B,) or (B, 1) learned importance in (0, 1), not detached.
-    A small alpha flattens the softmax: the sample pulls less on the classifier.
+    A small alpha flattens the softmax: the sample pulls less on the classifier. ``label_smoothing``: the
+    common recipe's target smoothing (the cpu profile; the paper has none).
     """
-    per = F.cross_entropy(alpha.reshape(-1, 1) * logits, labels, reduction="none")
+    per = F.cross_entropy(alpha.reshape(-1, 1) * logits, labels, reduction="none", label_smoothing=label_smoothing)
     if mask is None or not bool(mask.any()):
         return per.mean()
     return per[mask].mean()

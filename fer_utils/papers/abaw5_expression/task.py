@@ -45,6 +45,7 @@ class MutexMatchRecipe(FERPlusRecipe):
     dat_warmup_epochs: int = 1         # supervised-only epochs before the first Eq. 4 threshold  paper: none (ch. 1)
     k: int | None = None               # top-k of the negative loss L_n (None: all C)    MutexMatch: C
     lambda_u: float = 1.0              # weight of the unlabelled terms                  paper: 1
+    label_smoothing: float = 0.0       # L_sup's target smoothing (common recipe: 0.1)   paper: none
 
     def check(self, where):
         super().check(where)
@@ -58,13 +59,14 @@ class NoiseAwareRecipe(FERPlusRecipe):
     consistency_weight: float = 1.0    # lambda of L_AC (0: off, the ablation)           paper: 1 (not stated)
     rr_beta: float = 0.7               # fraction of the batch in the high-importance group  SCN: 0.7
     rr_margin: float = 0.15            # rank-regularisation margin                      SCN: 0.15
-    warmup_epochs: int = 0             # plain CE on all samples first                   paper: 0
+    warmup_epochs: int = 0             # plain CE on all samples first (Protocol 2: W)   paper: 0
+    label_smoothing: float = 0.0       # CE target smoothing (common recipe: 0.1)        paper: none
     save_train_alpha: bool = False     # store every training image's importance (the chapter's AUC)
     train: TrainConfig = block(TrainConfig, TrainConfig(views=("weak", "flipped_strong")))
 
 
-def _test_outcome(result, train, valid, test, noise, device, eval_batch_size, extra=None):
-    logits = predict(result.model, torch.as_tensor(test.images).to(device), eval_batch_size)
+def _test_outcome(result, train, valid, test, noise, device, eval_batch_size, extra=None, flip_tta=False):
+    logits = predict(result.model, torch.as_tensor(test.images).to(device), eval_batch_size, flip_tta=flip_tta)
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names,
                    **(extra or {})}
     return outcome(final_test_metrics(test.labels, logits), result, predictions, train, valid, test, noise)
@@ -140,7 +142,7 @@ class MutexMatch(Method):
     def loss(self, out, batch, epoch):
         c = self.config
         t = mutexmatch_losses(out["lb"], batch["y"], out["uw"], out["us"], out["neg_uw"], out["neg_us"],
-                              out["neg_sep"], self.T, k=c.k, lambda_u=c.lambda_u)
+                              out["neg_sep"], self.T, k=c.k, lambda_u=c.lambda_u, label_smoothing=c.label_smoothing)
         self.count_pseudo_labels(out["uw"], batch.get("u_index"))
         return t["total"], {k: v for k, v in t.items() if k != "total"}
 
@@ -198,7 +200,7 @@ def mutexmatch(config: MutexMatchRecipe, work_dir, progress: bool = True) -> dic
     method = MutexMatch(config, lab, torch.as_tensor(truth, dtype=torch.long).to(device))
     result = fit(model, FitData(lab, DeviceData.from_record(valid, device), unl), method, cfg,
                  ckpt_dir=work_dir, progress=progress)
-    out = _test_outcome(result, labelled, valid, test, noise, device, cfg.eval_batch_size)
+    out = _test_outcome(result, labelled, valid, test, noise, device, cfg.eval_batch_size, flip_tta=cfg.flip_tta)
     out["data"]["n_unlabelled"] = len(pool)
     return out
 
@@ -220,11 +222,11 @@ class NoiseAware(Method):
     def loss(self, out, batch, epoch):
         c = self.config
         logits, alpha, y = out["logits"], out["alpha"], batch["y"]
-        if epoch < c.warmup_epochs:
-            return F.cross_entropy(logits, y), {"clean_rate": 1.0}
+        if epoch < c.warmup_epochs:   # W epochs of the common recipe's CE before any selection (Protocol 2)
+            return F.cross_entropy(logits, y, label_smoothing=c.label_smoothing), {"clean_rate": 1.0}
         probs = torch.softmax(alpha.detach()[:, None] * logits.detach().float(), dim=1)
         mask = clean_mask(probs, y, batch_class_thresholds(probs))
-        wce = weighted_ce(logits, alpha, y, mask)
+        wce = weighted_ce(logits, alpha, y, mask, label_smoothing=c.label_smoothing)
         rr = rank_regularization(alpha, c.rr_beta, c.rr_margin)
         terms = {"wce": wce, "rr": rr, "clean_rate": mask.float().mean(), "alpha_mean": alpha.mean()}
         loss = wce + rr
@@ -259,4 +261,4 @@ def noise_aware(config: NoiseAwareRecipe, work_dir, progress: bool = True) -> di
         extra |= {"train_index": keep.astype(np.int32), "train_label": train.labels.astype(np.int8),
                  "train_majority": clean_labels[keep].astype(np.int8),
                  "train_alpha": alpha.cpu().numpy().astype(np.float16)}
-    return _test_outcome(result, train, valid, test, noise, device, cfg.eval_batch_size, extra)
+    return _test_outcome(result, train, valid, test, noise, device, cfg.eval_batch_size, extra, flip_tta=cfg.flip_tta)
