@@ -308,10 +308,13 @@ def main(argv=None) -> int:
                 table.to_csv(out / name / "summary.csv")
             print(table.to_string(), flush=True)
     if len(args.notebooks) > 1 and not worker:
-        wall = (f"; about {_minutes(book_wall_minutes(unique.values()))} wall on the reference 2-core machine, "
-                f"{PARALLEL_RUNS} one-thread runs at a time" if args.profile == "cpu" else "")
-        print(f"total: {len(unique)} distinct runs, estimated {_minutes(sum(unique.values()))} of CPU time for "
-              f"{len(args.notebooks)} notebooks{wall}", flush=True)
+        cpu_time = f"estimated {_minutes(sum(unique.values()))} of CPU time"
+        if args.profile == "cpu":   # Protocol 2's compute cap is this wall time (budget.BOOK_CAP_HOURS)
+            print(f"total: {len(unique)} distinct runs for {len(args.notebooks)} notebooks: about "
+                  f"{_minutes(book_wall_minutes(unique.values()))} on the reference 2-core machine, {PARALLEL_RUNS} "
+                  f"one-thread runs at a time ({cpu_time})", flush=True)
+        else:
+            print(f"total: {len(unique)} distinct runs, {cpu_time} for {len(args.notebooks)} notebooks", flush=True)
     if args.profile == "cpu" and (args.dry_run or args.status) and fast_precision("cpu") == "fp32":
         print("note: the estimates are for the reference 2-core CPU with native bf16; this CPU has none, so runs "
               "train in fp32 and take longer (the 'measured' lines give the factor where runs are stored)", flush=True)
