@@ -91,8 +91,9 @@ class Verdict:
     def __str__(self) -> str:
         if self.word in ("pending", "training failed", "not exercised"):
             return f"{self.word}: {self.signal}" if self.signal else self.word
-        if self.word == "one seed":
-            text = f"one seed: difference {self.diff:+.3f}"
+        if self.word == "one seed":   # fewer than MIN_SEEDS a side: the difference, no verdict word
+            seeds = "one seed" if min(self.n) <= 1 else f"{self.n[0]}+{self.n[1]} seeds (fewer than {MIN_SEEDS} a side)"
+            text = f"{seeds}: difference {self.diff:+.3f}"
         else:
             text = (f"{self.word}: difference {self.diff:+.3f}, 95% CI [{self.ci[0]:+.3f}, {self.ci[1]:+.3f}], "
                     f"Welch p = {self.p:.3g}, {self.n[0]}+{self.n[1]} seeds")

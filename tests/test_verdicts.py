@@ -53,6 +53,8 @@ def test_one_seed_gives_a_difference_and_no_verdict_word():
     for word in ("reproduced", "opposite", "inconclusive"):
         assert word not in str(v)
     assert welch([], [0.4]).word == "pending"
+    two = welch([0.60, 0.62], [0.40, 0.41, 0.42])                  # two seeds: still no verdict word, said how many
+    assert two.word == "one seed" and str(two) == "2+3 seeds (fewer than 3 a side): difference +0.200"
 
 
 def test_a_collapsed_run_is_detected_from_its_predictions_or_its_curve():
