@@ -153,7 +153,7 @@ def verdict(a, b, *, failed: list[str | None] = (), exercised: bool = True, sign
     if not exercised:
         return Verdict("not exercised", signal=signal or "the mechanism did not act")
     v = welch(a, b)
-    return dataclasses.replace(v, signal=signal) if signal else v
+    return dataclasses.replace(v, signal=signal) if signal and v.word != "pending" else v
 
 
 def run_failure(run, score: str = "valid_macro_f1") -> str | None:
@@ -175,9 +175,12 @@ def compare_runs(a_runs, b_runs, metric: str = "macro_f1", *, exercised: bool = 
                    signal=signal)
 
 
-def gap_share(recovered, gap: Verdict) -> str:
+def gap_share(recovered, gap: Verdict, seeds: int | None = None) -> str:
     """"share of the gap recovered" (``recovered`` / the gap's mean difference) only where the gap's 95%
-    interval excludes 0 (``gap``: a Welch ``Verdict`` of clean over noisy); else why no ratio is printed."""
+    interval excludes 0 (``gap``: a Welch ``Verdict`` of clean over noisy) and the method's side has at least
+    MIN_SEEDS seeds (``seeds``, when given); else why no ratio is printed."""
+    if seeds is not None and seeds < MIN_SEEDS:
+        return f"no ratio: the method has {seeds} seed{'s' if seeds != 1 else ''} (fewer than {MIN_SEEDS})"
     if gap.word in ("pending", "one seed", "training failed", "not exercised") or not np.isfinite(gap.ci[0]):
         return "no ratio: the gap is not measured over 3 + 3 seeds"
     if gap.ci[0] <= 0 <= gap.ci[1]:

@@ -106,6 +106,7 @@ def test_compare_runs_checks_every_run_for_collapse_before_the_test():
     assert failed.word == "training failed" and "noise-aware seed 1" in failed.signal and "two classes" in failed.signal
     assert compare_runs(a[:1], b[:1]).word == "one seed"
     assert compare_runs(a, b, exercised=False, signal="trigger fired 0 times").word == "not exercised"
+    assert str(compare_runs([], b, signal="λ reached 0.9")) == "pending: runs not stored yet"   # no signal on nothing
 
 
 def test_a_gap_is_shared_only_when_its_interval_excludes_zero():
@@ -115,3 +116,5 @@ def test_a_gap_is_shared_only_when_its_interval_excludes_zero():
     small = welch([0.60, 0.50, 0.55], [0.54, 0.56, 0.52])         # gap 0.01, CI spans 0
     assert gap_share(0.05, small) == "gap too small to share"
     assert gap_share(0.05, welch([0.6], [0.5])).startswith("no ratio")
+    assert gap_share(0.05, wide, seeds=2) == "no ratio: the method has 2 seeds (fewer than 3)"
+    assert gap_share(0.05, wide, seeds=3) == "50% of the gap"
