@@ -22,6 +22,7 @@ from .papers.abaw5_multitask.runs import SUBCLASSIFIERS
 from .papers.cct import runs as ch2
 from .papers.self_training import runs as ch4
 from .report import collect, mean_std
+from .verdicts import MIN_SEEDS, welch
 
 CHAPTERS = ("00_data", "01_abaw5_expression", "02_cct", "03_ssl_temporal", "04_self_training",
             "05_abaw5_multitask", "06_leaderboard")
@@ -172,8 +173,8 @@ def noise_recovery(groups) -> pd.DataFrame:
     metric. Rule: recovered = (method on single-annotator labels - reference on single-annotator labels) /
     (reference on majority labels - reference on single-annotator labels), from the means over seeds
     (FER+ Test); 1 closes the whole gap, 0 recovers nothing, below 0 is worse than the reference on the same
-    noisy labels. NaN where a run is missing, the method has no same-recipe reference, or the reference's
-    gap is not positive (then there is nothing to recover)."""
+    noisy labels. NaN where the method or its reference has fewer than 3 seeds, the method has no same-recipe
+    reference, or the reference's gap has a 95% interval that reaches 0 (Protocol 2: nothing to share)."""
     scores = {}   # method -> (its single-annotator runs, its reference's noisy and clean runs): read once
     for method, (_, _, refs) in METHODS.items():
         if method in SAME_RECIPE:
@@ -189,7 +190,11 @@ def noise_recovery(groups) -> pd.DataFrame:
             what = SAME_RECIPE[method][0]
             got, noisy, clean = ([x[metric] for x in runs] for runs in scores[method])
             gap = float(np.mean(clean) - np.mean(noisy)) if noisy and clean else np.nan
-            value = (np.mean(got) - np.mean(noisy)) / gap if got and noisy and gap > 0 else np.nan
+            # Protocol 2: a ratio only over at least MIN_SEEDS seeds of the method, and only where the reference's
+            # gap is measured over MIN_SEEDS + MIN_SEEDS seeds with a 95% interval that excludes 0
+            measured = (len(got) >= MIN_SEEDS and len(noisy) >= MIN_SEEDS and len(clean) >= MIN_SEEDS
+                        and welch(clean, noisy).ci[0] > 0)
+            value = (np.mean(got) - np.mean(noisy)) / gap if measured else np.nan
             rows.append({"method": method, "paper": paper, "metric": metric, "reference": what,
                          "reference, majority": float(np.mean(clean)) if clean else np.nan,
                          "reference, single-annotator": float(np.mean(noisy)) if noisy else np.nan,

@@ -175,8 +175,8 @@ def test_noise_recovery_measures_each_method_against_its_own_recipe():
                                 provenance={"train_seconds": 1.0, "images_per_s": 1.0, "device": "cpu"})
                 for s, f in enumerate(f1s)]
 
-    groups = {("00_data", "resnet18-single_annotator"): runs(0.30, 0.32),  # CCT's reference (Protocol 2): mean 0.31
-              ("00_data", "resnet18-majority"): runs(0.35),                 # gap 0.04
+    groups = {("00_data", "resnet18-single_annotator"): runs(0.30, 0.32, 0.31),  # CCT's reference: mean 0.31
+              ("00_data", "resnet18-majority"): runs(0.35, 0.351, 0.349),         # gap 0.04, 3 + 3 seeds
               ("02_cct", "cct-single_annotator"): runs(0.33, 0.34, 0.32),   # mean 0.33: +0.02 of 0.04
               ("02_cct", "baseline-single_annotator"): runs(0.60),          # the gpu recipe's network: must not matter
               ("02_cct", "baseline-majority"): runs(0.70),
@@ -192,3 +192,5 @@ def test_noise_recovery_measures_each_method_against_its_own_recipe():
                               "share of the gap recovered"])   # method not stored
     assert np.isnan(table.loc[("teacher/student with debiased feedback (all labels)", "macro_f1"), "gap of the reference"])
     assert "fully supervised ResNet-18" not in table.index.get_level_values("method")
+    two = LB.noise_recovery({**groups, ("02_cct", "cct-single_annotator"): runs(0.33, 0.34)}).set_index(["method", "metric"])
+    assert np.isnan(two.loc[("CCT (three networks, consensus)", "macro_f1"), "share of the gap recovered"])  # 2 seeds
