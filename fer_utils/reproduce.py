@@ -180,6 +180,8 @@ def main(argv=None) -> int:
     ap.add_argument("notebooks", nargs="+", help="notebook paths or names, e.g. notebooks/00_data.ipynb")
     ap.add_argument("--profile", choices=PROFILES, default="cpu")
     ap.add_argument("--out", help="results folder (default: results/ for cpu and gpu, a cache folder for smoke)")
+    ap.add_argument("--data", help="data root to train on (default: $FER_DATA_ROOT, then ../shared/data), e.g. your own "
+                                   "faces imported with `python -m fer_utils.faces` (their runs go to <root>/results)")
     ap.add_argument("--only", help="run only configs whose name contains this text (several texts, comma-"
                                    "separated: any of them; the run list's order is kept)")
     ap.add_argument("--shard", help="K/N: run every N-th config from the K-th")
@@ -207,6 +209,12 @@ def main(argv=None) -> int:
         ap.error(f"--jobs {args.jobs} / --threads {args.threads}: expected positive integers")
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.data:
+        if not Path(args.data).expanduser().is_dir():
+            print(f"error: --data {args.data}: no such folder (expected a data root holding ferplus/, e.g. one "
+                  f"written by `python -m fer_utils.faces`)", file=sys.stderr)
+            return 2
+        os.environ["FER_DATA_ROOT"] = str(Path(args.data).expanduser().resolve())   # the --jobs workers inherit it
     for nb in args.notebooks:   # a typo in a notebook path or name is an error, before anything trains
         name = Path(nb).name.removesuffix(".ipynb")
         if (nb.endswith(".ipynb") or "/" in nb) and not Path(nb).is_file():

@@ -37,6 +37,8 @@ import numpy as np
 import torch
 
 from .codekey import task_code_hash
+from .data.io import resolve_root
+from .faces import imported_root
 from .paths import RESULTS_DIR, cache_dir
 from .provenance import machine_record
 from .tasks import TASKS, resolve_config
@@ -72,9 +74,13 @@ def check_config(config: dict) -> dict:
 
 
 def default_results_dir(profile: str) -> Path:
-    """results/ for the cpu and gpu profiles; a cache folder for smoke runs (never committed)."""
+    """results/ for the cpu and gpu profiles; a cache folder for smoke runs (never committed). On a data root
+    of your own faces (``fer_utils.faces``, found through $FER_DATA_ROOT) cpu and gpu runs go to
+    ``<root>/results`` instead: their run keys equal the book's FER+ runs' (same config, same code), so they
+    must never share a folder with them."""
     if profile in STORED_PROFILES:
-        return RESULTS_DIR
+        root, origin = resolve_root()
+        return root / "results" if origin != "sample" and imported_root(root) is not None else RESULTS_DIR
     return cache_dir() / "runs"
 
 
@@ -299,6 +305,16 @@ def run_or_load(config: dict, results_dir=None, *, train: bool = True, progress:
     return load_run(target)
 
 
+def _own_faces(config: dict) -> dict:
+    """For a run on an imported-faces root (``fer_utils.faces``): its source and fingerprint, for provenance."""
+    if config.get("data") != "full":
+        return {}
+    root, _ = resolve_root()
+    m = imported_root(root)
+    return {} if m is None else {"own_faces": {"source": m["source"], "fingerprint": m["fingerprint"],
+                                               "faces": m["faces"]}}
+
+
 def _store(work: Path, config: dict, out: dict, wall: float) -> None:
     """Write a finished task's files into its partial folder and drop its checkpoints."""
     (work / "config.json").write_text(json.dumps(config, indent=1, sort_keys=True))
@@ -312,7 +328,7 @@ def _store(work: Path, config: dict, out: dict, wall: float) -> None:
                   "profile": config.get("profile"), "wall_seconds": round(wall, 2),
                   "train_seconds": round(out.get("train_seconds", float("nan")), 2),
                   "images_per_s": round(out.get("images_per_s", float("nan")), 1),
-                  "data": out.get("data", {}),
+                  "data": {**out.get("data", {}), **_own_faces(config)},
                   "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     (work / "provenance.json").write_text(json.dumps(provenance, indent=1))
     for leftover in [*work.rglob("*.pt"), *work.rglob("*.pt.unreadable")]:  # checkpoints are for resuming only
