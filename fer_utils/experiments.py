@@ -26,7 +26,7 @@ def leaderboard_chapter(profile: str) -> list[dict]:
     seeds = [0] if check_profile(profile) == "smoke" else [0, 1, 2]
     ssl = {c["name"]: c for c in ssl_runs.chapter_runs(profile)}
     runs = []
-    base = {k: v for k, v in ssl["ssl-more-single_annotator"].items() if k not in ("clips", "temporal")}
+    base = {k: v for k, v in ssl[ssl_runs.run_name("ssl")].items() if k not in ("clips", "temporal")}
     base = {**base, "task": "ssl_all_labels", "notebook": "06_leaderboard", "labelled_fraction": 1.0}
     # Teacher/student on all the labels (task ssl_all_labels): every FER+ train face also enters the
     # unlabelled stream with its label hidden (FixMatch's convention), with chapter 3's CK+ faces. Two earlier

@@ -181,18 +181,38 @@ def test_every_sample_weighting_run_leaves_an_epoch_for_the_weights_to_act_on(pr
         assert first < c["train"]["epochs"] - 1, (c["name"], c.get("fold"), c["init_epochs"], c["train"]["epochs"])
 
 
-def test_ssl_temporal_chapter_runs_table_1_and_its_ablations():
-    full = runs_for("03_ssl_temporal", "gpu")
-    by = {(c["name"], c["seed"]): c for c in full}
-    assert by[("baseline-single_annotator", 2)]["method"] == "supervised"
-    assert by[("ssl-single_annotator", 0)]["unlabelled"] == "ferplus" and by[("ssl-single_annotator", 0)]["temporal"] is None
-    more = by[("ssl-more-majority", 1)]
-    assert more["unlabelled"] == "ferplus+ckplus" and more["temporal"]["window"] == 64 and more["labels"] == "majority"
-    assert all(c["labelled_fraction"] == 0.1 and c["train"]["sampler"] == "balanced"
-               for c in full if c["name"] != "ssl-more-no-balance" and c["name"] != "ssl-more-no-debiasing")
-    assert by[("ssl-more-no-feedback", 0)]["feedback"] is False
-    assert by[("ssl-more-no-debiasing", 0)]["train"]["sampler"] == "plain"
-    assert len(full) == 18 and all(c["data"] == "sample" for c in runs_for("03_ssl_temporal", "smoke"))
+def test_ssl_temporal_rows_follow_protocol_2():
+    """cpu: teacher/student and its supervised baseline on chapter 0's 10% draw (the same labelled faces as
+    chapter 0's resnet18-majority-10pct), for SCARCE_STEPS steps of the same labelled batch and the same
+    class-balanced sampler; the common recipe's optimiser, schedule, label smoothing and TTA; the warm start
+    over the first third; each ablation changes one knob (two for "no debiasing")."""
+    from fer_utils.baseline import runs as ch0
+    from fer_utils.papers.ssl_temporal import runs as ch3
+    runs = runs_for("03_ssl_temporal", "cpu")
+    by = {(c["name"], c["seed"]): c for c in runs}
+    base, ssl = by[("baseline-10pct", 2)], by[("ssl-10pct", 0)]
+    sup = [c for c in runs_for("00_data", "cpu") if c["name"] == ch0.scarce_name(0.1)][0]
+    steps = lambda c: c["train"]["epochs"] * c["train"]["steps_per_epoch"]   # noqa: E731
+    for c in (base, ssl):
+        assert steps(c) == steps(sup) == ch0.SCARCE_STEPS and c["train"]["batch_size"] == sup["train"]["batch_size"]
+        assert (c["labelled_fraction"], c["split_seed"], c["labels"]) == (0.1, sup["split_seed"], "majority")
+        assert c["train"]["sampler"] == "balanced" and c["label_smoothing"] == 0.1 and c["train"]["flip_tta"]
+        assert {k: c["train"][k] for k in ("optimizer", "schedule", "lr")} == \
+            {k: sup["train"][k] for k in ("optimizer", "schedule", "lr")}
+    assert base["method"] == "supervised" and ssl["method"] == "ssl" and ssl["train"]["mu"] == 1
+    assert ssl["warmup_fraction"] == ch3.WARMUP_FRACTION and ssl["student_lr"] == ssl["train"]["lr"]
+    assert ssl["unlabelled"] == "ferplus+ckplus" and ssl["temporal"]["window"] == 64
+    assert sorted(c["seed"] for c in runs if c["name"] == "ssl-10pct") == [0, 1, 2]
+    one = {k: v for k, v in ssl.items() if k not in ("name", "temporal", "clips")}
+    diff = lambda c: {k for k in one if c[k] != one[k]}                       # noqa: E731
+    assert diff(by[("ssl-10pct-ferplus-pool", 0)]) == {"unlabelled"}
+    assert diff(by[("ssl-10pct-no-feedback", 0)]) == {"feedback"}
+    assert diff(by[("ssl-10pct-no-balance", 0)]) == {"train"}
+    assert by[("ssl-10pct-no-balance", 0)]["train"]["sampler"] == "plain"
+    assert diff(by[("ssl-10pct-no-debiasing", 0)]) == {"feedback", "train"}
+    assert len(runs) == 10 and all(c["data"] == "sample" for c in runs_for("03_ssl_temporal", "smoke"))
+    with pytest.raises(KeyError, match="no ablation 'no-teacher'"):
+        ch3.run_name("ssl", "no-teacher")
 
 
 def test_abaw5_expression_rows_follow_protocol_2():
@@ -232,10 +252,11 @@ def test_leaderboard_teacher_student_rows_use_all_labels_and_the_slower_student(
     from fer_utils.leaderboard import METHODS
     for profile in ("cpu", "gpu"):
         runs = runs_for("06_leaderboard", profile)
-        chapter3 = {c["name"]: c for c in runs_for("03_ssl_temporal", profile)}["ssl-more-single_annotator"]
+        chapter3 = {c["name"]: c for c in runs_for("03_ssl_temporal", profile)}["ssl-10pct"]
         rows = [c for c in runs if c["name"].startswith(SSL_ALL_LABELS)]
         assert {c["labels"] for c in rows} == {"single_annotator", "majority"}
         recipe = {k: v for k, v in chapter3["train"].items() if k != "seed"}
+        assert all(c["labelled_fraction"] == 1.0 for c in rows)
         assert all(c["task"] == "ssl_all_labels" and chapter3["task"] == "ssl_temporal"   # the hidden-label pool
                    and c["student_lr"] == 0.01 and c["labelled_fraction"] == 1.0 and c["temporal"] is None
                    and c["unlabelled"] == chapter3["unlabelled"] == "ferplus+ckplus"

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import fer_utils.tasks  # noqa: F401  (the registry first: the package's one import cycle, fer_utils/tasks)
 from fer_utils.losses import (feedback_coefficient, student_pseudo_label_loss, teacher_consistency_loss,
                                teacher_feedback_loss, teacher_loss, teacher_supervised_loss)
 from fer_utils.papers.ssl_temporal.clips import segment_lengths, standin_clips, video_chunks
@@ -253,3 +254,53 @@ def test_all_labels_pool_hides_every_train_label_once(tmp_path):
     assert 0 <= out["final"]["macro_f1"] <= 1 and "f" in out["history"][0]
     with pytest.raises(ValueError, match="spatial phase only"):
         TASKS["ssl_all_labels"]({**cfg, "temporal": TEMPORAL}, tmp_path / "r2", progress=False)
+
+
+def test_total_variation_hand_computed():
+    from fer_utils.papers.ssl_temporal.task import total_variation
+    assert total_variation(torch.tensor([2, 2, 0]), torch.tensor([1, 0, 1])) == pytest.approx(0.5)
+    assert total_variation(torch.tensor([3, 1]), torch.tensor([6, 2])) == pytest.approx(0.0)
+    assert total_variation(torch.tensor([1, 0]), torch.tensor([0, 5])) == pytest.approx(1.0)
+    assert math.isnan(total_variation(torch.zeros(3), torch.tensor([1, 0, 0])))
+
+
+def test_feedback_step_warm_starts_on_labels_then_records_the_pseudo_labels():
+    """Protocol 2's warm start: in the first warmup_fraction of the epochs both networks take a CE step on the
+    labelled batch (no pseudo-label, no feedback); afterwards the step is Eq. 1-6 and the epoch record holds
+    the pseudo-labels' counts, accuracy on the faces whose label is known, and the total variation."""
+    from fer_utils.papers.ssl_temporal.models import TeacherStudent
+    from fer_utils.papers.ssl_temporal.task import FeedbackSSL, SSLTemporalRecipe
+    recipe = SSLTemporalRecipe.from_config({"task": "ssl_temporal", "notebook": "t", "name": "x", "seed": 0,
+                                            "warmup_fraction": 0.5, "label_smoothing": 0.1,
+                                            "train": {"epochs": 4}})
+    torch.manual_seed(0)
+    model = TeacherStudent(8, "resnet18_w4_s2")
+    truth = torch.tensor([0, 1, 2, -1, 3, 3])
+    method = FeedbackSSL(recipe, truth)
+    assert method.warmup == 2
+    opts = {n: torch.optim.SGD([p for p in getattr(model, n).parameters()], lr=0.1) for n in ("teacher", "student")}
+    order = []
+
+    def update(loss, name):
+        order.append(name)
+        opts[name].zero_grad()
+        loss.backward()
+        opts[name].step()
+
+    batch = {"x": torch.randn(4, 1, 48, 48), "y": torch.tensor([0, 1, 2, 3]), "u_weak": torch.randn(6, 1, 48, 48),
+             "u_strong": torch.randn(6, 1, 48, 48), "u_index": torch.arange(6)}
+    student_before = [p.detach().clone() for p in model.student.parameters()]
+    loss, terms = method.step(model, batch, 1, update)
+    assert order == ["teacher", "student"] and set(terms) == {"sup", "student_loss"}
+    assert any(not torch.equal(a, b) for a, b in zip(student_before, model.student.parameters()))
+    record = {}
+    method.on_epoch_end(model, 1, record)
+    assert record == {"phase": "warm-up"}                       # nothing pseudo-labelled during the warm start
+    order.clear()
+    loss, terms = method.step(model, batch, 2, update)
+    assert order == ["student", "teacher"] and {"f", "f_active", "feedback_loss", "cons"} <= set(terms)
+    record = {}
+    method.on_epoch_end(model, 2, record)
+    assert record["phase"] == "feedback" and sum(record["pseudo_label_counts"]) == 6
+    assert 0 <= record["pseudo_label_tv"] <= 1 and 0 <= record["pseudo_label_accuracy"] <= 1
+    assert method.counts["pseudo_known"].sum() == 0             # reset for the next epoch

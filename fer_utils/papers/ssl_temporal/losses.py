@@ -18,9 +18,11 @@ def student_pseudo_label_loss(student_strong: torch.Tensor, teacher_weak: torch.
     return F.cross_entropy(student_strong.float(), teacher_weak.detach().argmax(1))
 
 
-def teacher_supervised_loss(teacher_labelled: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Paper 002 Eq. 3: L_s = CE(y_FER, T(x_FER)) on the class-balanced labelled batch. (B, K), (B,) -> scalar."""
-    return F.cross_entropy(teacher_labelled.float(), labels)
+def teacher_supervised_loss(teacher_labelled: torch.Tensor, labels: torch.Tensor,
+                            label_smoothing: float = 0.0) -> torch.Tensor:
+    """Paper 002 Eq. 3: L_s = CE(y_FER, T(x_FER)) on the class-balanced labelled batch; ``label_smoothing``: the
+    book's common recipe smooths every labelled CE term (0 = the paper's). (B, K), (B,) -> scalar."""
+    return F.cross_entropy(teacher_labelled.float(), labels, label_smoothing=label_smoothing)
 
 
 def teacher_consistency_loss(teacher_weak: torch.Tensor, teacher_strong: torch.Tensor) -> torch.Tensor:
@@ -47,10 +49,11 @@ def teacher_feedback_loss(teacher_strong: torch.Tensor, f: torch.Tensor) -> torc
     return f * F.cross_entropy(teacher_strong.float(), teacher_strong.detach().argmax(1))
 
 
-def teacher_loss(teacher_labelled, labels, teacher_weak, teacher_strong, f, feedback: bool = True) -> dict:
+def teacher_loss(teacher_labelled, labels, teacher_weak, teacher_strong, f, feedback: bool = True,
+                 label_smoothing: float = 0.0) -> dict:
     """Paper 002 Eq. 2: L_T = L_s + L_c + L_f (all weights 1, method notes B-002.3); ``feedback=False``
-    drops L_f (the ablation). Returns {"total", "sup", "cons", "feedback"}."""
-    sup = teacher_supervised_loss(teacher_labelled, labels)
+    drops L_f (the ablation); ``label_smoothing`` applies to L_s. Returns {"total", "sup", "cons", "feedback"}."""
+    sup = teacher_supervised_loss(teacher_labelled, labels, label_smoothing)
     cons = teacher_consistency_loss(teacher_weak, teacher_strong)
     fb = teacher_feedback_loss(teacher_strong, f) if feedback else torch.zeros((), device=sup.device)
     return {"total": sup + cons + fb, "sup": sup.detach(), "cons": cons.detach(), "feedback": fb.detach()}

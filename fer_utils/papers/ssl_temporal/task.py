@@ -15,6 +15,7 @@ FER+ Valid and Test), or Aff-Wild2's videos (``video="affwild2"``, the paper's d
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +32,9 @@ from ...tasks import task
 from ...tasks.common import (FERPlusRecipe, block, data_root_for, final_test_metrics, load_ferplus_splits, outcome,
                              require, training_split)
 from ...train import DeviceData, FitData, Method, TrainConfig, evaluate, fit, frame_features, predict, seed_everything
+from ...typecheck import check_range
 from .clips import standin_clips, video_chunks
-from .losses import feedback_coefficient, student_pseudo_label_loss, teacher_loss
+from .losses import feedback_coefficient, student_pseudo_label_loss, teacher_loss, teacher_supervised_loss
 from .models import TeacherStudent, TemporalEncoder, clip_logits, vote_clips, window_starts
 
 
@@ -73,6 +75,9 @@ class SSLTemporalRecipe(FERPlusRecipe):
     unlabelled: str = "ferplus"        # "ferplus" | "ferplus+ckplus" ("more data")        paper: Aff-Wild2 + MS1MV2
     feedback: bool = True              # L_f of Eq. 5 (the debiased feedback)              paper: True
     student_lr: float = 1e-2           # the student's SGD lr (the teacher: train.lr)     paper: 1e-3 with ImageNet weights
+    label_smoothing: float = 0.0       # on the labelled CE terms (Eq. 3, warm-up, baseline) paper: none
+    warmup_fraction: float = 0.0       # share of the epochs both networks first train on   paper: none (ImageNet
+                                       # the labelled faces alone (CE), before Eq. 1-6       weights instead)
     video: str = "ferplus_clips"       # "ferplus_clips" (stand-in) | "affwild2" (the paper's data)
     affwild2_root: str | None = None   # the folder holding the ABAW annotations and cropped_aligned/
     clip_seed: int = 0
@@ -82,6 +87,8 @@ class SSLTemporalRecipe(FERPlusRecipe):
 
     def check(self, where):
         super().check(where)
+        check_range(where, "warmup_fraction", self.warmup_fraction, lo=0, hi=1, hi_open=True)
+        check_range(where, "label_smoothing", self.label_smoothing, lo=0, hi=1, hi_open=True)
         for key, allowed in (("method", ("ssl", "supervised")), ("unlabelled", ("ferplus", "ferplus+ckplus")),
                              ("video", ("ferplus_clips", "affwild2"))):
             if getattr(self, key) not in allowed:
@@ -129,19 +136,29 @@ def labelled_loss(net, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 F_ACTIVE = 1e-3   # |f| above this: the feedback acted on the step (Protocol 2's mechanism signal: the share per epoch)
 
 
+def warmup_epochs(config: SSLTemporalRecipe) -> int:
+    """Epochs of the warm start: both networks train on the labelled faces alone (``warmup_fraction``)."""
+    return int(round(config.train.epochs * config.warmup_fraction))
+
+
 class FeedbackSSL(Method):
     """Paper 002 §3.3's step (Eq. 1-6): the teacher pseudo-labels the strong view for the student (Eq. 1); the
     student steps first; its labelled loss before minus after that step is the feedback f (Eq. 6) weighting
     the teacher's L_f (Eq. 5); then the teacher steps on L_s + L_c + L_f (Eq. 2-4). One optimiser per network
-    (the student at ``student_lr``). Per epoch it records what the teacher told the student: the count per
-    class and the accuracy against the pool's hidden labels (``pool_truth``, -1 where unknown)."""
+    (the student at ``student_lr``). During the warm start (``warmup_epochs``) both networks take a CE step on
+    the labelled batch instead. Per epoch of the feedback phase it records what the teacher told the student:
+    the count per class, the accuracy against the pool's hidden labels (``pool_truth``, -1 where unknown) and
+    the total variation between the pseudo-labels' class distribution and the true one on the faces whose
+    label is known (the bias the paper's debiasing targets)."""
 
     def __init__(self, config: SSLTemporalRecipe, pool_truth: torch.Tensor):
         super().__init__(num_classes=8)
         self.config, self.pool_truth = config, pool_truth
+        self.warmup = warmup_epochs(config)
         device = pool_truth.device
         self.counts = {"pseudo": torch.zeros(8, device=device), "right": torch.zeros((), device=device),
-                       "known": torch.zeros((), device=device)}
+                       "known": torch.zeros((), device=device), "pseudo_known": torch.zeros(8, device=device),
+                       "truth_known": torch.zeros(8, device=device)}
 
     def param_groups(self, model):
         return {"teacher": [{"params": list(model.teacher.parameters())}],
@@ -150,6 +167,13 @@ class FeedbackSSL(Method):
     def step(self, model, batch, epoch, update):
         teacher, student = model.teacher, model.student
         x, y = batch["x"], batch["y"]
+        eps = self.config.label_smoothing
+        if epoch < self.warmup:                                               # the warm start: labels only
+            sup_t = teacher_supervised_loss(teacher(x), y, eps)
+            update(sup_t, "teacher")
+            sup_s = F.cross_entropy(student(x).float(), y, label_smoothing=eps)
+            update(sup_s, "student")
+            return sup_t.detach(), {"sup": sup_t.detach(), "student_loss": sup_s.detach()}
         b, u = len(x), len(batch["u_weak"])
         z = teacher(torch.cat([x, batch["u_weak"], batch["u_strong"]]))
         t_l, t_uw, t_us = z[:b], z[b:b + u], z[b + u:]
@@ -157,26 +181,42 @@ class FeedbackSSL(Method):
         before = labelled_loss(student, x, y)        # after Eq. 1's forward moved the BN running statistics
         update(l_u, "student")                                                # the student steps first
         f = feedback_coefficient(before, labelled_loss(student, x, y))          # Eq. 6
-        t = teacher_loss(t_l, y, t_uw, t_us, f, feedback=self.config.feedback)  # Eq. 2-5
+        t = teacher_loss(t_l, y, t_uw, t_us, f, feedback=self.config.feedback, label_smoothing=eps)  # Eq. 2-5
         update(t["total"], "teacher")
         pseudo = t_uw.detach().argmax(1)                                      # what the teacher told the student
         truth = self.pool_truth[batch["u_index"]]
         self.counts["pseudo"] += torch.bincount(pseudo, minlength=8)
         self.counts["right"] += ((pseudo == truth) & (truth >= 0)).sum()
         self.counts["known"] += (truth >= 0).sum()
+        known = truth >= 0
+        self.counts["pseudo_known"] += torch.bincount(pseudo[known], minlength=8)
+        self.counts["truth_known"] += torch.bincount(truth[known], minlength=8)
         return t["total"], {"sup": t["sup"], "cons": t["cons"], "feedback_loss": t["feedback"], "f": f,
                             "f_positive": (f > 0).float(), "f_active": (f.abs() > F_ACTIVE).float(),
                             "student_loss": l_u.detach()}
 
     def evaluate(self, model, data, cfg):
-        s = evaluate(model.student, data, 8, cfg.eval_batch_size)
-        return {**s, "teacher_macro_f1": evaluate(model.teacher, data, 8, cfg.eval_batch_size)["macro_f1"]}
+        s = evaluate(model.student, data, 8, cfg.eval_batch_size, flip_tta=cfg.flip_tta)
+        t = evaluate(model.teacher, data, 8, cfg.eval_batch_size, flip_tta=cfg.flip_tta)
+        return {**s, "teacher_macro_f1": t["macro_f1"]}
 
     def on_epoch_end(self, model, epoch, record):
-        record["pseudo_label_counts"] = self.counts["pseudo"].tolist()
-        record["pseudo_label_accuracy"] = float(self.counts["right"] / self.counts["known"].clamp_min(1))
+        record["phase"] = "warm-up" if epoch < self.warmup else "feedback"
+        if epoch >= self.warmup:
+            record["pseudo_label_counts"] = self.counts["pseudo"].tolist()
+            record["pseudo_label_accuracy"] = float(self.counts["right"] / self.counts["known"].clamp_min(1))
+            record["pseudo_label_tv"] = total_variation(self.counts["pseudo_known"], self.counts["truth_known"])
         for v in self.counts.values():
             v.zero_()
+
+
+def total_variation(counts_a: torch.Tensor, counts_b: torch.Tensor) -> float:
+    """Total variation distance between two class distributions given as counts (K,): 0.5 sum |p - q|, in [0, 1]
+    (0: the same distribution)."""
+    p, q = counts_a.float(), counts_b.float()
+    if p.sum() == 0 or q.sum() == 0:
+        return float("nan")
+    return float(0.5 * (p / p.sum() - q / q.sum()).abs().sum())
 
 
 def spatial_phase(config: SSLTemporalRecipe, labelled, valid, pool, pool_truth, cfg: TrainConfig, device,
@@ -187,8 +227,8 @@ def spatial_phase(config: SSLTemporalRecipe, labelled, valid, pool, pool_truth, 
     seed_everything(config.seed)
     if config.method == "supervised":
         model = build_model(config.arch, 8, dropout=config.dropout)
-        return fit(model, (lab, DeviceData.from_record(valid, device)), Method(supervised_ce, num_classes=8), cfg,
-                   ckpt_dir=work_dir, progress=progress)
+        ce = Method(functools.partial(supervised_ce, label_smoothing=config.label_smoothing), num_classes=8)
+        return fit(model, (lab, DeviceData.from_record(valid, device)), ce, cfg, ckpt_dir=work_dir, progress=progress)
     model = TeacherStudent(8, config.arch, dropout=config.dropout).to(device)
     unl = DeviceData(torch.as_tensor(pool).to(device), torch.as_tensor(pool_truth, dtype=torch.long).to(device))
     result = fit(model, FitData(lab, DeviceData.from_record(valid, device), unl), FeedbackSSL(config, unl.labels),
@@ -298,7 +338,7 @@ def ssl_temporal(config: SSLTemporalRecipe, work_dir, progress: bool = True) -> 
     cfg = config.train
     device = cfg.resolved_device()
     result = spatial_phase(config, labelled, valid, pool, truth, cfg, device, work_dir, progress)
-    logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size)
+    logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size, flip_tta=cfg.flip_tta)
     final = final_test_metrics(test.labels, logits)
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names}
     temporal_history = None
