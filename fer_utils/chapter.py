@@ -36,18 +36,19 @@ class Chapter:
 
 
 def setup(notebook: str, profile: str, train_missing: bool = False, borrow: dict | None = None,
-          load_train: bool = True, shell=None) -> Chapter:
+          load_train: bool = True, shell=None, configs: list[dict] | None = None) -> Chapter:
     """Set a chapter up: matplotlib figures embedded as compact PNGs, pandas showing whole cells, the profile's
     budget (``papers/<paper>/runs.py``), the FER+ training split (``load_train``), the chapter's stored runs
     (missing ones trained first with ``train_missing``: the smoke profile in CI) and ``borrow``'s rows from
-    other chapters ({local name: (notebook, run name)}, ``report.borrowed_runs``), merged into one RunGroups."""
+    other chapters ({local name: (notebook, run name)}, ``report.borrowed_runs``), merged into one RunGroups.
+    ``configs``: the chapter's run list changed by a parameter (chapter 3 on Aff-Wild2's videos)."""
     if notebook not in RUN_LISTS:
         raise ValueError(f"chapter.setup: {notebook!r} is not a method chapter ({', '.join(RUN_LISTS)})")
     plots.display_compact_figures(shell)   # the committed notebooks stay small
     report.install_table_style(shell)      # every table in the book's one style
     pd.set_option("display.max_colwidth", None)   # tables show whole verdict reasons
     recipe = RUN_LISTS[notebook].budget(profile)
-    runs, status = report.chapter_status(notebook, profile, train=train_missing)
+    runs, status = report.chapter_status(notebook, profile, train=train_missing, configs=configs)
     groups = report.group_runs(runs)
     if borrow:
         borrowed, line = report.borrowed_runs(borrow, profile, train=train_missing)

@@ -304,3 +304,25 @@ def test_feedback_step_warm_starts_on_labels_then_records_the_pseudo_labels():
     assert record["phase"] == "feedback" and sum(record["pseudo_label_counts"]) == 6
     assert 0 <= record["pseudo_label_tv"] <= 1 and 0 <= record["pseudo_label_accuracy"] <= 1
     assert method.counts["pseudo_known"].sum() == 0             # reset for the next epoch
+
+
+class _Run:
+    def __init__(self, history, best):
+        self.history, self.metrics = history, {"best_epoch": best}
+
+
+def _hist(f_active, warm=1):
+    h = [{"epoch": e, "phase": "warm-up"} for e in range(warm)]
+    return h + [{"epoch": warm + i, "phase": "feedback", "f_active": a, "pseudo_label_accuracy": 0.5,
+                 "pseudo_label_tv": 0.2, "pseudo_label_counts": [3, 1]} for i, a in enumerate(f_active)]
+
+
+def test_feedback_signal_says_whether_the_feedback_acted():
+    from fer_utils.papers.ssl_temporal.signals import feedback_signal, pseudo_label_distribution
+    acted, text = feedback_signal([_Run(_hist([0.2, 0.1]), 2), _Run(_hist([0.3, 0.3]), 1)])
+    assert acted and "15%, 30% of the feedback steps" in text and "kept epochs 2, 1" in text
+    assert "50.0% correct" in text and "total variation 0.200" in text and "warm start" not in text
+    idle, text = feedback_signal([_Run(_hist([0.2, 0.1]), 2), _Run(_hist([0.0, 0.02]), 0)])
+    assert not idle and "1%" in text and "(1 in the warm start)" in text
+    assert feedback_signal([]) == (False, "no teacher/student run stored")
+    np.testing.assert_allclose(pseudo_label_distribution(_Run(_hist([0.2, 0.1]), 2)), [0.75, 0.25])
