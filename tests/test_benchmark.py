@@ -35,17 +35,6 @@ def test_throughput_benchmark_rejects_zero_repeats(tmp_path):
         throughput.main(["--smoke", "--workers", "0", "--repeats", "0", "--out", str(tmp_path / "t.json")])
 
 
-def test_ssl_budget_benchmark_smoke(tmp_path):
-    import json
-
-    import ssl_budget  # benchmarks/ is on the path (above)
-    out = tmp_path / "s.json"
-    ssl_budget.main(["--smoke", "--out", str(out)])
-    record = json.loads(out.read_text())
-    assert record["split_scored"] == "FER+ Valid" and len(record["rows"]) == len(ssl_budget.SETTINGS)
-    assert all(0 <= r["valid_macro_f1"] <= 1 and r["steps"] > 0 for r in record["rows"])
-
-
 @pytest.mark.slow
 def test_parallel_runs_benchmark_smoke(tmp_path):
     import parallel_runs  # benchmarks/ is on the path (above)
