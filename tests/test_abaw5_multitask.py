@@ -166,3 +166,21 @@ def test_au_task_scores_the_temporal_model_and_the_per_frame_baseline(tmp_path):
         assert np.allclose(list(run.final[key].values()), per_au)
     assert run.final["frame_mean_au_f1"] == pytest.approx(np.mean(list(run.final["frame_per_au_f1"].values())))
     assert not np.array_equal(pred["au_probs"], pred["au_probs_frame"])
+
+
+@pytest.mark.parametrize("arch", ["mobilenet_v2_x035_s2", "densenet_k8_3-6-8-6_s2", "shufflenet_v2_x050_s2",
+                                  "regnet_y_200mf_s2", "vgg_w16_s2", "resnet18_w16_s2"])
+def test_ensemble_members_take_48px_faces_and_give_fernet_outputs(arch):
+    from fer_utils.papers.abaw5_multitask.members import build_member, member_family
+    torch.manual_seed(0)
+    net = build_member(arch, 8, dropout=0.5).eval()
+    logits, features, maps = net(torch.randn(2, 1, 48, 48), return_features=True)
+    assert logits.shape == (2, 8) and features.shape == (2, net.feature_dim) and maps.shape[:2] == (2, net.feature_dim)
+    assert member_family(arch) == {"m": "MobileNet", "d": "DenseNet", "s": "ShuffleNet", "r": ("RegNet" if arch[:3] == "reg" else "ResNet"),
+                                   "v": "VGG"}[arch[0]]
+
+
+def test_unknown_member_is_an_error_naming_both_lists():
+    from fer_utils.papers.abaw5_multitask.members import build_member
+    with pytest.raises(ValueError, match=r"arch='mobilenet_v9'.*or an ensemble member: mobilenet_v2_x035_s2"):
+        build_member("mobilenet_v9")

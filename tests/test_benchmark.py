@@ -67,3 +67,14 @@ def test_time_to_accuracy_benchmark_rejects_unknown_variant(tmp_path):
     import time_to_accuracy
     with pytest.raises(ValueError, match="unknown variant 'sgd'"):
         time_to_accuracy.main(["--smoke", "--variants", "sgd", "--out", str(tmp_path / "t.json")])
+
+
+def test_ensemble_members_benchmark_smoke(tmp_path):
+    import ensemble_members  # benchmarks/ is on the path (above)
+    out = tmp_path / "e.json"
+    ensemble_members.main(["--smoke", "--archs", "vgg_w16_s2", "regnet_y_200mf_s2", "--out", str(out)])
+    record = json.loads(out.read_text())
+    assert [r["arch"] for r in record["rows"]] == [record["baseline"], "vgg_w16_s2", "regnet_y_200mf_s2"]
+    assert record["rows"][0]["cost_vs_baseline"] == 1.0 and record["ensemble_cost_cap"] == 6.0
+    for r in record["rows"][1:]:    # the cost is the baseline's img/s over the member's, to the stored rounding
+        assert abs(r["cost_vs_baseline"] - record["rows"][0]["img_per_s"] / r["img_per_s"]) <= 0.01
