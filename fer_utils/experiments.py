@@ -20,9 +20,8 @@ SSL_ALL_LABELS = "ssl-all-labels-train-pool"   # chapter 6's teacher/student run
 
 def leaderboard_chapter(profile: str) -> list[dict]:
     """06_leaderboard: only the runs a fair comparison still lacks (every other row is a chapter's run):
-    teacher/student with feedback on all the labels (its chapter uses 10%) and
-    seeds 1-2 of the ensemble on single-annotator labels (self-training on majority labels is chapter 4's own
-    one-seed row under Protocol 2)."""
+    teacher/student with feedback on all the labels (its chapter uses 10%; self-training on majority labels is
+    chapter 4's own one-seed row under Protocol 2, the ensemble's seeds are chapter 5's)."""
     seeds = [0] if check_profile(profile) == "smoke" else [0, 1, 2]
     ssl = {c["name"]: c for c in ssl_runs.chapter_runs(profile)}
     runs = []
@@ -41,9 +40,6 @@ def leaderboard_chapter(profile: str) -> list[dict]:
         # cpu: the majority row gets one seed, as in chapter 3 (a clean reference, no claim rests on it)
         runs += [{**base, "name": f"{SSL_ALL_LABELS}-{labels}", "labels": labels, "student_lr": 0.01, "seed": seed}
                  for seed in (seeds[:1] if labels == "majority" and profile == "cpu" else seeds)]
-    if profile == "gpu":  # the cpu profile's ensemble on single-annotator labels keeps its chapter's one seed
-        subs = [c for c in mt_runs.chapter_runs(profile) if c["name"].endswith("-single_annotator")]
-        runs += [{**c, "notebook": "06_leaderboard", "seed": seed} for c in subs for seed in (1, 2)]
     return runs
 
 

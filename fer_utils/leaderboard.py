@@ -161,9 +161,9 @@ SAME_RECIPE = {
     "teacher/student with debiased feedback (all labels)": ("none in the run lists", None),
     "self-training + sample weights (unlabelled: FER+ train pool)": ("one network, common recipe (chapter 0)", {
         "single_annotator": ("00_data", ch0.run_name("single_annotator")), "majority": ("00_data", ch0.run_name("majority"))}),
-    "ensemble of five, priority rules": ("its ResNet-18 member alone", {
-        "single_annotator": ("05_abaw5_multitask", ch5.run_name("resnet18", "single_annotator")),
-        "majority": ("05_abaw5_multitask", ch5.run_name("resnet18", "majority"))}),
+    "ensemble of five, priority rules": ("its ResNet member alone", {
+        "single_annotator": ("05_abaw5_multitask", ch5.run_name("resnet", "single_annotator")),
+        "majority": ("05_abaw5_multitask", ch5.run_name("resnet", "majority"))}),
 }
 
 

@@ -156,7 +156,7 @@ def test_au_task_scores_the_temporal_model_and_the_per_frame_baseline(tmp_path):
     from fer_utils import runs as R
     from fer_utils.experiments import run_config
     from fer_utils.metrics import au_f1
-    config = run_config("05_abaw5_multitask", "au-regnet_y_400mf", "smoke")[0]
+    config = run_config("05_abaw5_multitask", "au-common", "smoke")[0]
     run = R.run_or_load(config, tmp_path, progress=False)
     pred = run.predictions()
     labels = pred["au_labels"].astype(np.int64)
@@ -184,3 +184,57 @@ def test_unknown_member_is_an_error_naming_both_lists():
     from fer_utils.papers.abaw5_multitask.members import build_member
     with pytest.raises(ValueError, match=r"arch='mobilenet_v9'.*or an ensemble member: mobilenet_v2_x035_s2"):
         build_member("mobilenet_v9")
+
+
+def test_ce_dice_smooths_only_the_cross_entropy():
+    """L_C with label smoothing eps: CE against (1 - eps) one-hot + eps / C; the Dice term unchanged."""
+    z, y = torch.tensor([[2.0, 0.0]]), torch.tensor([0])
+    logp = torch.log_softmax(z, 1)[0]
+    ce_smooth = -(0.95 * logp[0] + 0.05 * logp[1])              # eps = 0.1, C = 2
+    assert ce_dice_loss(z, y, 2, label_smoothing=0.1).item() == pytest.approx(
+        ce_smooth.item() + soft_dice_loss(z, y, 2).item(), abs=1e-6)
+    assert ce_dice_loss(z, y, 2).item() == pytest.approx(-logp[0].item() + soft_dice_loss(z, y, 2).item(), abs=1e-6)
+
+
+def _member(seed, valid_f1, test_f1, logits):
+    from types import SimpleNamespace
+    logits = np.asarray(logits, dtype=np.float32)
+    return SimpleNamespace(config={"seed": seed}, final={"best_valid_macro_f1": valid_f1, "macro_f1": test_f1,
+                                                          "accuracy": 0.5},
+                           predictions=lambda: {"logits": logits})
+
+
+def test_ensemble_scores_signals_and_the_best_member_on_valid():
+    from fer_utils.papers.abaw5_multitask.ensemble import (best_on_valid, ensemble_scores, member_disagreement,
+                                                           rule_overrides)
+    eye = np.eye(8) * 5
+    labels = np.array([0, 1, 4, 5, -1])                 # neutral, happiness, anger, disgust; one face unlabelled
+    a = _member(0, 0.40, 0.30, eye[[0, 1, 0, 5, 0]])     # right on 3 of 4
+    b = _member(0, 0.45, 0.20, eye[[0, 1, 0, 0, 0]])     # best on Valid, worse on Test
+    c = _member(0, 0.30, 0.10, eye[[0, 0, 4, 5, 1]])
+    assert best_on_valid([a, b, c]) is b                 # chosen on Valid, never on Test
+    out = ensemble_scores([a, b, c], labels)
+    assert out["best sub-classifier (Valid)"]["macro_f1"] == 0.20
+    # priority rules: anger (face 2) and disgust (face 3) win over the majority; face 1 stays happiness
+    assert out["priority rules"]["accuracy"] == 1.0
+    assert out["majority vote"]["accuracy"] == pytest.approx(0.75)   # face 2: neutral by 2 votes to 1
+    # the rules changed the majority's class on face 2 only (face 3: disgust is also the majority)
+    assert rule_overrides([a, b, c]) == pytest.approx(1 / 5)
+    assert member_disagreement([a, b, c]) == pytest.approx(4 / 5)    # only face 0 is unanimous
+    assert member_disagreement([a, a, a]) == 0.0
+
+
+@pytest.mark.slow
+def test_a_member_trains_on_the_common_recipe_with_dice_and_flip_tta(tmp_path):
+    """A non-ResNet member end to end on the bundled sample (smoke budget): the config names the member network,
+    the stored Test logits (flip TTA) give the stored macro F1, and the Valid F1 of the kept epoch is stored."""
+    from fer_utils import runs as R
+    from fer_utils.experiments import run_config
+    from fer_utils.metrics import macro_f1
+    config = run_config("05_abaw5_multitask", "mobilenet-single_annotator", "smoke")[0]
+    assert config["arch"] == "mobilenet_v2_x050_s4" and config["train"]["flip_tta"] and config["label_smoothing"] == 0.1
+    run = R.run_or_load(config, tmp_path, progress=False)
+    pred = run.predictions()
+    keep = pred["labels"] >= 0
+    assert run.final["macro_f1"] == pytest.approx(macro_f1(pred["labels"][keep], pred["logits"].argmax(1)[keep], 8))
+    assert 0.0 <= run.final["best_valid_macro_f1"] <= 1.0 and run.history[0]["train_loss"] > 0

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...metrics import macro_f1
+from ...labels import FERPLUS_CLASSES
+from ...metrics import accuracy, macro_f1
 
 
 def majority_vote(predictions: list[torch.Tensor], num_classes: int, probs: list[torch.Tensor] | None = None) -> torch.Tensor:
@@ -89,3 +90,39 @@ def by_seed(runs_by_member: dict) -> dict[int, list]:
 def member_probs(runs) -> list[torch.Tensor]:
     """The softmax of each run's stored test logits."""
     return [torch.softmax(torch.as_tensor(r.predictions()["logits"]).float(), 1) for r in runs]
+
+
+def best_on_valid(runs):
+    """Paper 004's "best sub-classifier", chosen without the test split: the member run with the highest FER+
+    Valid macro F1 (its selected epoch's, ``final["best_valid_macro_f1"]``)."""
+    return max(runs, key=lambda r: r.final["best_valid_macro_f1"])
+
+
+def ensemble_scores(members, labels) -> dict[str, dict]:
+    """{rule: {"macro_f1", "accuracy"}} of every combination rule (RULES) over one seed's member runs, and
+    "best sub-classifier (Valid)": that member's own Test scores. ``labels`` (N,) FER+ Test (-1: no majority
+    label, left out)."""
+    labels = np.asarray(labels)
+    keep = labels >= 0
+    k = len(FERPLUS_CLASSES)
+    out = {}
+    for rule, pred in rule_predictions(member_probs(members), FERPLUS_CLASSES).items():
+        p = pred.numpy()
+        out[rule] = {"macro_f1": macro_f1(labels[keep], p[keep], k), "accuracy": accuracy(labels[keep], p[keep])}
+    best = best_on_valid(members)
+    out["best sub-classifier (Valid)"] = {"macro_f1": best.final["macro_f1"], "accuracy": best.final["accuracy"]}
+    return out
+
+
+def rule_overrides(members) -> float:
+    """The share of test faces on which the priority rules' class differs from the plain majority vote's: the
+    meta-classifier's mechanism signal (0: the rules never acted)."""
+    combined = rule_predictions(member_probs(members), FERPLUS_CLASSES)
+    return float((combined["priority rules"] != combined["majority vote"]).float().mean())
+
+
+def member_disagreement(members) -> float:
+    """The share of test faces on which the members do not all predict the same class (an ensemble of identical
+    members cannot gain anything from combining them)."""
+    preds = torch.stack([p.argmax(1) for p in member_probs(members)])
+    return float((preds != preds[0]).any(0).float().mean())

@@ -80,6 +80,7 @@ MEMBERS = {
     "regnet_y_200mf_s2": ("RegNet", lambda: _regnet_y_200mf(2)),
     "vgg_w16_s2": ("VGG", lambda: _vgg(16, 2)),
     "vgg_w24_s2": ("VGG", lambda: _vgg(24, 2)),
+    "vgg_w64_s1": ("VGG", lambda: _vgg(64, 1)),   # the gpu profile's full-width member (widths 64-512)
 }
 
 

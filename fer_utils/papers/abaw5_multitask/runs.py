@@ -3,44 +3,70 @@
 are made (``run_name``)."""
 from __future__ import annotations
 
-from ...profiles import check_profile, data_for, overrides
+from ...baseline import runs as ch0
+from ...profiles import backbone, check_profile, data_for, overrides
 from ...tasks import check_profiles
 
 NOTEBOOK = "05_abaw5_multitask"
 
-SUBCLASSIFIERS = ("resnet18", "resnet50", "mobilenet_v2", "densenet121", "regnet_y_800mf")
-AU_BACKBONES = ("resnet50", "regnet_y_400mf", "regnet_y_800mf")
+# The ensemble's five members, one per family (run names use the family; the config's "arch" is the network
+# trained). Protocol 2: every member trains the common recipe (chapter 0: SGD one-cycle, label smoothing 0.1,
+# flip TTA, selection on FER+ Valid) for its budget E with CE + soft Dice; one ensemble costs at most
+# members.ENSEMBLE_COST_CAP x the baseline network per seed. cpu/smoke: narrow members of each family chosen from
+# results/benchmarks/ensemble-members-cpu.json (benchmarks/ensemble_members.py; tests/test_abaw5_multitask.py
+# checks the sum against the cap). gpu: the paper's ResNet-18, MobileNetV2 and DenseNet-121 (method notes
+# B-004.5) and, instead of its ResNet-152 and DenseNet-201 (two more of the same families), RegNetY-800MF and a
+# full-width VGG-style network, so that the five members are of five families as on the cpu profile.
+SUBCLASSIFIERS = ("resnet", "mobilenet", "densenet", "regnet", "vgg")
+MEMBER_ARCHS = {
+    "cpu": {"resnet": "resnet18_w16_s2", "mobilenet": "mobilenet_v2_x050_s4", "densenet": "densenet_k8_3-6-8-6_s2",
+            "regnet": "regnet_y_200mf_s2", "vgg": "vgg_w16_s2"},
+    "gpu": {"resnet": "resnet18", "mobilenet": "mobilenet_v2", "densenet": "densenet121", "regnet": "regnet_y_800mf",
+            "vgg": "vgg_w64_s1"},
+}
+MEMBER_ARCHS["smoke"] = MEMBER_ARCHS["cpu"]
+AU_BACKBONES = ("resnet50", "regnet_y_400mf", "regnet_y_800mf")   # Table 3 (gpu)
+AU_COMMON = "common"   # cpu/smoke: the AU features come from the common recipe's network (chapter 0's backbone)
 VA_BACKBONES = ("resnet50", "regnet_y_400mf", "efficientnet_b0")  # method notes B-004.2
-# The cpu profile's compact member of each family (benchmarks/backbone_sweep.py: stride-2 stems; ResNet-50's
-# bottleneck net is replaced by the wider compact ResNet-18, which is 10x cheaper than ResNet-50 at stride 2).
-# Run names keep the family; the config's "arch" is the network that was trained.
-CPU_MEMBERS = {"resnet18": "resnet18_w16_s2", "resnet50": "resnet18_w32_s2", "mobilenet_v2": "mobilenet_v2_s2",
-               "densenet121": "densenet_k12_s2", "regnet_y_800mf": "regnet_y_400mf_s2",
-               "regnet_y_400mf": "regnet_y_400mf_s2", "efficientnet_b0": "efficientnet_b0_s2"}
+# The VA stand-in's compact backbones on cpu and smoke (stride-2 stems; ResNet-50 -> the wider compact ResNet-18)
+VA_CPU = {"resnet50": "resnet18_w32_s2", "regnet_y_400mf": "regnet_y_400mf_s2", "efficientnet_b0": "efficientnet_b0_s2"}
+SETTINGS = ("single_annotator", "majority", "ce-only", "bootstrap", "no-other")
 
-# Recipe overrides per profile (checked against each task's recipe at import): expressions Adam lr 5e-4, 20
-# epochs, best epoch on validation (paper); cpu: 2 epochs per member (the members differ 10x in speed:
-# benchmarks/backbone_sweep.py), AU model as on the gpu, VA heads 15 epochs instead of 50 (the VA run within 15
-# CPU minutes, the book within its 10 hours; in the 50-epoch cpu run va-fusion-55c77375d8f0, stored at commit
-# 4c47414, the best validation CCC of the first 15 epochs was within 0.005 of the best of 50 for each head variant).
-_TINY = dict(epochs=1, batch_size=8, steps_per_epoch=1, lr=5e-4, weight_decay=1e-4)
+# Recipe overrides per profile (checked against each task's recipe at import). cpu and smoke: the members and the
+# AU backbone on the common recipe (``ch0.common_overrides``), the AU model as on the gpu, the VA backbones on 2
+# epochs of Adam with 15-epoch heads (a derived stand-in; in the 50-epoch cpu run va-fusion-55c77375d8f0, stored
+# at commit 4c47414, the best validation CCC of the first 15 epochs was within 0.005 of the best of 50 for each
+# head variant). gpu: the paper's Adam lr 5e-4 for 20 epochs, best epoch on validation.
+_VA_PRETRAIN = {"smoke": dict(epochs=1, batch_size=8, steps_per_epoch=1, lr=5e-4, weight_decay=1e-4),
+                "cpu": dict(epochs=2, batch_size=128, steps_per_epoch=160, lr=1e-3, weight_decay=1e-4)}
 
 
-def _rows(expression, pretrain, au_model, va_heads):
-    return {"expression_subclassifier": dict(task="expression_subclassifier", train=expression),
-            "au_temporal": dict(task="au_temporal", pretrain=pretrain, au_model=au_model),
-            "va_fusion": dict(task="va_fusion", pretrain=pretrain, heads=va_heads)}
+def _common(profile):
+    return {**ch0.common_overrides(profile)}
 
 
+def _au_common(profile):
+    o = _common(profile)
+    return dict(pretrain=o["train"], label_smoothing=o["label_smoothing"], dropout=o["dropout"])
+
+
+_PAPER = dict(epochs=20, batch_size=256, lr=5e-4, weight_decay=1e-4, compile=True)
 PROFILES = check_profiles({
-    "smoke": _rows(_TINY, _TINY, dict(epochs=2, batch_size=4, lr=1e-3), dict(epochs=2, batch_size=64)),
-    "cpu":   _rows(dict(epochs=2, batch_size=128, lr=1e-3, weight_decay=1e-4),
-                   dict(epochs=2, batch_size=128, steps_per_epoch=160, lr=1e-3, weight_decay=1e-4),
-                   dict(), dict(epochs=15)),
-    "gpu":   _rows(dict(epochs=20, batch_size=256, lr=5e-4, weight_decay=1e-4, compile=True),
-                   dict(epochs=20, batch_size=256, lr=5e-4, weight_decay=1e-4, compile=True), dict(), dict()),
+    **{p: {"expression_subclassifier": dict(task="expression_subclassifier", **_common(p)),
+           "au_temporal": dict(task="au_temporal", **_au_common(p),
+                               au_model=dict(epochs=2, batch_size=4, lr=1e-3) if p == "smoke" else {}),
+           "va_fusion": dict(task="va_fusion", pretrain=_VA_PRETRAIN[p],
+                             heads=dict(epochs=2, batch_size=64) if p == "smoke" else dict(epochs=15))}
+       for p in ("smoke", "cpu")},
+    "gpu": {"expression_subclassifier": dict(task="expression_subclassifier", train=_PAPER),
+            "au_temporal": dict(task="au_temporal", pretrain=_PAPER, au_model={}),
+            "va_fusion": dict(task="va_fusion", pretrain=_PAPER, heads={})},
 }, NOTEBOOK)
-CHAPTER = {"smoke": dict(seeds=[0]), "cpu": dict(seeds=[0, 1, 2], va_seeds=[0]), "gpu": dict(seeds=[0, 1, 2])}
+# seeds: the ensemble on single-annotator labels (the headline); majority_seeds: on majority labels; the
+# ablations (CE only and a bootstrap resample: the whole ensemble; scheme 2: the ResNet member) take the first.
+CHAPTER = {"smoke": dict(seeds=[0], majority_seeds=[0], va_seeds=[0]),
+           "cpu": dict(seeds=[0, 1, 2], majority_seeds=[0], va_seeds=[0]),
+           "gpu": dict(seeds=[0, 1, 2], majority_seeds=[0, 1, 2], va_seeds=[0, 1, 2])}
 
 
 def budget(profile: str) -> dict:
@@ -51,32 +77,41 @@ def budget(profile: str) -> dict:
 
 
 def member_arch(family: str, profile: str) -> str:
-    """The network a run named after ``family`` trains: the family's paper-scale net on the gpu profile,
-    its compact CPU_MEMBERS entry on cpu and smoke."""
-    return family if check_profile(profile) == "gpu" else CPU_MEMBERS[family]
+    """The network the ``family`` member trains on ``profile`` (MEMBER_ARCHS), or a VA backbone's (VA_CPU on
+    cpu and smoke, itself on gpu)."""
+    check_profile(profile)
+    if family in MEMBER_ARCHS[profile]:
+        return MEMBER_ARCHS[profile][family]
+    if family in VA_BACKBONES or family in AU_BACKBONES:
+        return family if profile == "gpu" else VA_CPU.get(family, family)
+    raise KeyError(f"chapter 5 has no member {family!r} (its members: {', '.join(SUBCLASSIFIERS)})")
 
 
 def run_name(family: str, setting: str) -> str:
-    """A chapter-5 run name: a member ``family`` (SUBCLASSIFIERS) with its labels or ablation ("majority",
-    "single_annotator", "no-dice", "bootstrap", "no-other"); "au" with an AU backbone; "va" with "fusion"."""
+    """A chapter-5 run name: a member ``family`` (SUBCLASSIFIERS) with its labels or ablation (SETTINGS:
+    "single_annotator", "majority", "ce-only", "bootstrap", "no-other"); "au" with an AU backbone (AU_BACKBONES,
+    or AU_COMMON); "va" with "fusion"."""
     if family == "au":
-        if setting not in AU_BACKBONES:
-            raise KeyError(f"chapter 5 has no AU backbone {setting!r} (its backbones: {', '.join(AU_BACKBONES)})")
+        if setting not in (*AU_BACKBONES, AU_COMMON):
+            raise KeyError(f"chapter 5 has no AU backbone {setting!r} (its backbones: "
+                           f"{', '.join((*AU_BACKBONES, AU_COMMON))})")
         return f"au-{setting}"
     if family == "va":
         return f"va-{setting}"
     if family not in SUBCLASSIFIERS:
         raise KeyError(f"chapter 5 has no member {family!r} (its members: {', '.join(SUBCLASSIFIERS)})")
+    if setting not in SETTINGS:
+        raise KeyError(f"chapter 5 has no member setting {setting!r} (its settings: {', '.join(SETTINGS)})")
     return f"{family}-{setting}"
 
 
 def chapter_runs(profile: str) -> list[dict]:
-    """05_abaw5_multitask: Table 2 (five sub-classifiers on majority labels, 3 seeds; on single-annotator
-    labels, 1 seed), Dice off (1 seed), one bootstrap-resampled ResNet-18, scheme 2 for 'Other' with
-    ResNet-18; Table 3 (three AU feature backbones, 10 CK+ folds each); the Table 1 analogue on the derived
-    valence/arousal stand-in (three fused backbones, every seed)."""
+    """05_abaw5_multitask. The ensemble (five members, one per family, each to the recipe's budget) on
+    single-annotator labels (3 seeds on cpu) and on majority labels (1 seed on cpu); at the first seed the
+    ensemble with CE alone (no Dice) and with a real bootstrap resample per member, and scheme 2 for 'Other'
+    with the ResNet member; Table 3's AU model (cpu: on the common recipe's network; gpu: the paper's three
+    backbones), 10 CK+ folds each; the Table 1 analogue on the derived valence/arousal stand-in."""
     r = CHAPTER[check_profile(profile)]
-    smoke = profile == "smoke"
 
     def cfg(kind, name, seed, **over):
         return {**overrides(PROFILES, profile, kind), "notebook": NOTEBOOK, "name": name, "profile": profile,
@@ -88,16 +123,18 @@ def chapter_runs(profile: str) -> list[dict]:
 
     runs = []
     for seed in r["seeds"]:
-        runs += [sub(arch, "majority", seed) for arch in SUBCLASSIFIERS]
+        runs += [sub(f, "single_annotator", seed, labels="single_annotator") for f in SUBCLASSIFIERS]
+    for seed in r["majority_seeds"]:
+        runs += [sub(f, "majority", seed) for f in SUBCLASSIFIERS]
     seed = r["seeds"][0]
-    if not smoke:
-        runs += [sub(arch, "single_annotator", seed, labels="single_annotator") for arch in SUBCLASSIFIERS]
-    runs += [sub(arch, "no-dice", seed, dice=False)
-             for arch in (SUBCLASSIFIERS[:3:2] if smoke else SUBCLASSIFIERS if profile == "gpu" else SUBCLASSIFIERS[:1])]
-    runs += [sub("resnet18", "bootstrap", seed, bootstrap=True), sub("resnet18", "no-other", seed, scheme="no_other")]
-    runs += [cfg("au_temporal", run_name("au", arch), seed, arch=member_arch(arch, profile),
-                 au_width=512 if arch == "resnet50" else None)
-             for arch in AU_BACKBONES if profile != "cpu" or arch != "regnet_y_800mf"]  # cpu: one RegNet
+    runs += [sub(f, "ce-only", seed, labels="single_annotator", dice=False) for f in SUBCLASSIFIERS]
+    runs += [sub(f, "bootstrap", seed, labels="single_annotator", bootstrap=True) for f in SUBCLASSIFIERS]
+    runs.append(sub("resnet", "no-other", seed, labels="single_annotator", scheme="no_other"))
+    if profile == "gpu":
+        runs += [cfg("au_temporal", run_name("au", arch), seed, arch=arch, au_width=512 if arch == "resnet50" else None)
+                 for arch in AU_BACKBONES]
+    else:
+        runs.append(cfg("au_temporal", run_name("au", AU_COMMON), seed, arch=backbone(profile)))
     runs += [cfg("va_fusion", run_name("va", "fusion"), seed, archs=[member_arch(a, profile) for a in VA_BACKBONES])
-             for seed in r.get("va_seeds", r["seeds"])]
+             for seed in r["va_seeds"]]
     return runs

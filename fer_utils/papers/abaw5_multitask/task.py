@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from ...tasks.common import (FERPlusRecipe, Recipe, block, data_root_for, final_
                              outcome, require, training_split)
 from ...train import DeviceData, Method, TrainConfig, fit, frame_features, predict, seed_everything
 from .ensemble import choose_other_threshold, predict_other_below
+from .members import MEMBERS, build_member
 from .losses import ccc_loss, ce_dice_loss, polarity_labels, sigmoid_focal_loss
 from .models import AUFrameNet, AUTemporalNet, VAModel, va_predict
 
@@ -46,9 +48,13 @@ class SubclassifierRecipe(FERPlusRecipe):
     lam: float = 1.0                   # weight of the Dice term                          paper: 1
     scheme: str = "8way"               # "8way" | "no_other" (scheme 2: 'Other' below a threshold)  paper: both
     bootstrap: bool = False            # resample the training set with replacement (bagging)  paper: True
+    label_smoothing: float = 0.0       # CE target smoothing (the common recipe: 0.1)     paper: 0
 
     def check(self, where):
-        super().check(where)
+        if self.arch in MEMBERS:   # an ensemble member of members.py: the base check knows fer_utils.models only
+            super(SubclassifierRecipe, dataclasses.replace(self, arch="resnet18")).check(where)
+        else:
+            super().check(where)
         if self.scheme not in ("8way", "no_other"):
             raise ValueError(f"run config {where}: scheme={self.scheme!r}: expected '8way' or 'no_other'")
 
@@ -73,6 +79,8 @@ class AUTemporalRecipe(Recipe):
     pretrain: TrainConfig = block(TrainConfig, TrainConfig())
     au_model: AUModelSpec = block(AUModelSpec, AUModelSpec())
     au_width: int | None = None        # project the features to this width first (None: as they are)
+    label_smoothing: float = 0.0       # the backbone's CE target smoothing (the common recipe: 0.1)
+    dropout: float = 0.0               # before the backbone's classifier (the common recipe: 0.5)
     alpha: float = 0.75                # focal loss alpha                                 paper: 0.75
     gamma: float = 2.0                 # focal loss gamma                                 paper: 2
     folds: int = 10                    # subject-independent CK+ folds
@@ -123,13 +131,16 @@ def expression_subclassifier(config: SubclassifierRecipe, work_dir, progress: bo
     cfg = config.train
     device = cfg.resolved_device()
     seed_everything(config.seed)
-    model = build_model(config.arch, 8, dropout=config.dropout)
-    loss = ((lambda out, batch, epoch: ce_dice_loss(out, batch["y"], 8, config.lam)) if config.dice
-            else supervised_ce)
+    model = build_member(config.arch, 8, dropout=config.dropout)
+    eps = config.label_smoothing
+    loss = ((lambda out, batch, epoch: ce_dice_loss(out, batch["y"], 8, config.lam, label_smoothing=eps))
+            if config.dice else functools.partial(supervised_ce, label_smoothing=eps))
     result = fit(model, (DeviceData.from_record(train, device), DeviceData.from_record(valid, device)),
                  Method(loss, num_classes=8), cfg, ckpt_dir=work_dir, progress=progress)
-    logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size)
-    valid_logits = predict(result.model, torch.as_tensor(valid.images).to(device), cfg.eval_batch_size)
+    logits = predict(result.model, torch.as_tensor(test.images).to(device), cfg.eval_batch_size,
+                     flip_tta=cfg.flip_tta)
+    valid_logits = predict(result.model, torch.as_tensor(valid.images).to(device), cfg.eval_batch_size,
+                           flip_tta=cfg.flip_tta)
     predictions = {"logits": logits.cpu().numpy().astype(np.float32), "labels": test.labels, "names": test.names,
                    "valid_logits": valid_logits.cpu().numpy().astype(np.float16), "valid_labels": valid.labels}
     final = final_test_metrics(test.labels, logits)
@@ -169,9 +180,10 @@ def au_temporal(config: AUTemporalRecipe, work_dir, progress: bool = True) -> di
     cfg = config.pretrain
     device = cfg.resolved_device()
     seed_everything(config.seed)
-    backbone = build_model(config.arch, 8)
+    backbone = build_model(config.arch, 8, dropout=config.dropout)
     result = fit(backbone, (DeviceData.from_record(train, device), DeviceData.from_record(valid, device)),
-                 Method(supervised_ce, num_classes=8), cfg, ckpt_dir=work_dir, progress=progress)
+                 Method(functools.partial(supervised_ce, label_smoothing=config.label_smoothing), num_classes=8),
+                 cfg, ckpt_dir=work_dir, progress=progress)
     ck = load_ckplus(data_root_for(config))
     au_idx = [ck.au_names.index(a) for a in ABAW_AUS]
     aus = ck.aus[:, au_idx].astype(np.int64)                                   # (N, 12), -1 = unknown
