@@ -168,8 +168,9 @@ def test_au_task_scores_the_temporal_model_and_the_per_frame_baseline(tmp_path):
     assert not np.array_equal(pred["au_probs"], pred["au_probs_frame"])
 
 
-@pytest.mark.parametrize("arch", ["mobilenet_v2_x035_s2", "densenet_k8_3-6-8-6_s2", "shufflenet_v2_x050_s2",
-                                  "regnet_y_200mf_s2", "vgg_w16_s2", "resnet18_w16_s2"])
+@pytest.mark.parametrize("arch", ["mobilenet_v2_x035_s2", "mobilenet_v2_x035_s4", "densenet_k8_3-6-8-6_s2",
+                                  "shufflenet_v2_x050_s2", "regnet_y_200mf_s2", "regnet_y_200mf_s4", "vgg_w16_s2",
+                                  "resnet18_w16_s2"])
 def test_ensemble_members_take_48px_faces_and_give_fernet_outputs(arch):
     from fer_utils.papers.abaw5_multitask.members import build_member, member_family
     torch.manual_seed(0)
@@ -232,9 +233,29 @@ def test_a_member_trains_on_the_common_recipe_with_dice_and_flip_tta(tmp_path):
     from fer_utils.experiments import run_config
     from fer_utils.metrics import macro_f1
     config = run_config("05_abaw5_multitask", "mobilenet-single_annotator", "smoke")[0]
-    assert config["arch"] == "mobilenet_v2_x050_s4" and config["train"]["flip_tta"] and config["label_smoothing"] == 0.1
+    assert config["arch"] == "mobilenet_v2_x035_s4" and config["train"]["flip_tta"] and config["label_smoothing"] == 0.1
     run = R.run_or_load(config, tmp_path, progress=False)
     pred = run.predictions()
     keep = pred["labels"] >= 0
     assert run.final["macro_f1"] == pytest.approx(macro_f1(pred["labels"][keep], pred["logits"].argmax(1)[keep], 8))
     assert 0.0 <= run.final["best_valid_macro_f1"] <= 1.0 and run.history[0]["train_loss"] > 0
+
+
+def test_the_cpu_ensemble_fits_its_cost_cap_by_the_committed_record():
+    """Protocol 2: one ensemble (the cpu profile's five members, one seed) costs at most ENSEMBLE_COST_CAP x the
+    baseline network's training, by results/benchmarks/ensemble-members-cpu.json; the cost model uses the same
+    ratios (within the record's rounding)."""
+    import json
+
+    from fer_utils import cost as C
+    from fer_utils.papers.abaw5_multitask.members import ENSEMBLE_COST_CAP, member_family
+    from fer_utils.papers.abaw5_multitask.runs import MEMBER_ARCHS
+    from fer_utils.paths import RESULTS_DIR
+    from fer_utils.profiles import CPU_ARCH
+    record = json.loads((RESULTS_DIR / "benchmarks" / "ensemble-members-cpu.json").read_text())
+    assert record["baseline"] == CPU_ARCH and not record["smoke"] and "+dirty" not in record["commit"]
+    cost = {r["arch"]: r["cost_vs_baseline"] for r in record["rows"]}
+    members = list(MEMBER_ARCHS["cpu"].values())
+    assert len({member_family(a) for a in members}) == 5 and CPU_ARCH in members
+    assert sum(cost[a] for a in members) <= ENSEMBLE_COST_CAP
+    assert all(abs(C.MEMBER_COST[a] - cost[a]) <= 0.1 for a in members if a != CPU_ARCH)

@@ -74,10 +74,13 @@ MEMBERS = {
     "mobilenet_v2_x035_s2": ("MobileNet", lambda: _mobilenet(0.35, 2)),
     "mobilenet_v2_x050_s2": ("MobileNet", lambda: _mobilenet(0.5, 2)),
     "mobilenet_v2_x050_s4": ("MobileNet", lambda: _mobilenet(0.5, 4)),
+    "mobilenet_v2_x035_s4": ("MobileNet", lambda: _mobilenet(0.35, 4)),
     "densenet_k8_4-8-12-8_s2": ("DenseNet", lambda: _densenet(8, (4, 8, 12, 8), 16, 2)),
     "densenet_k8_3-6-8-6_s2": ("DenseNet", lambda: _densenet(8, (3, 6, 8, 6), 16, 2)),
+    "densenet_k8_2-4-6-4_s2": ("DenseNet", lambda: _densenet(8, (2, 4, 6, 4), 16, 2)),
     "shufflenet_v2_x050_s2": ("ShuffleNet", lambda: _shufflenet("shufflenet_v2_x0_5", 2)),
     "regnet_y_200mf_s2": ("RegNet", lambda: _regnet_y_200mf(2)),
+    "regnet_y_200mf_s4": ("RegNet", lambda: _regnet_y_200mf(4)),
     "vgg_w16_s2": ("VGG", lambda: _vgg(16, 2)),
     "vgg_w24_s2": ("VGG", lambda: _vgg(24, 2)),
     "vgg_w64_s1": ("VGG", lambda: _vgg(64, 1)),   # the gpu profile's full-width member (widths 64-512)
