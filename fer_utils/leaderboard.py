@@ -21,8 +21,10 @@ from .papers.abaw5_multitask import runs as ch5
 from .papers.abaw5_multitask.runs import SUBCLASSIFIERS
 from .papers.cct import runs as ch2
 from .papers.self_training import runs as ch4
+from .papers.ssl_temporal import runs as ch3
+from . import paper_numbers as P
 from .report import collect, mean_std
-from .verdicts import MIN_SEEDS, welch
+from .verdicts import MIN_SEEDS, compare_runs, run_failure, verdict, welch
 
 CHAPTERS = ("00_data", "01_abaw5_expression", "02_cct", "03_ssl_temporal", "04_self_training",
             "05_abaw5_multitask", "06_leaderboard")
@@ -258,3 +260,58 @@ def teacher_student_runs(groups, refs) -> pd.DataFrame:
     columns = ["notebook", "run", "seed", "labelled share", "unlabelled faces", "f, first epoch", "f, last epoch",
                "teacher L_s, first epoch", "teacher L_s, last epoch", "student macro F1"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def headline_claims(groups) -> pd.DataFrame:
+    """The five papers' headline claims with Protocol 2's verdicts (Welch over seeds, "training failed" for a
+    collapsed run, "not exercised" where the mechanism did not act) and each claim's mechanism signal, from the
+    same runs and signal functions as the claim's chapter. ``groups``: ``load_all``'s {(notebook, name): runs}.
+    One row per paper: paper, chapter, claim, paper's numbers, ours (means), verdict (text), word."""
+    from .papers.abaw5_expression.signals import noise_aware_signal
+    from .papers.cct.signals import consensus_signal
+    from .papers.ssl_temporal.signals import feedback_signal
+
+    def get(ref):
+        return list(groups.get(ref, []))
+
+    one_net = get(METHODS["fully supervised ResNet-18"][2]["single_annotator"])
+    rows = []
+
+    def add(paper, chapter, claim, theirs, a, b, v, metric="macro_f1"):
+        ours = (f"{np.mean(a):.3f} vs {np.mean(b):.3f}" if len(a) and len(b) else "pending")
+        rows.append({"paper": paper, "chapter": chapter, "claim": claim, "paper's numbers": theirs,
+                     f"ours ({'accuracy' if metric == 'accuracy' else 'macro F1'}, FER+ Test)": ours,
+                     "verdict": str(v), "word": v.word})
+
+    values = lambda runs, metric="macro_f1": [r.final[metric] for r in runs]  # noqa: E731
+    na = get(METHODS["noise-aware model (learned weights + attention consistency)"][2]["single_annotator"])
+    ex, sig = noise_aware_signal(na, na[0].config.get("warmup_epochs", 0) if na else 0)
+    add("000", "1", "the noise-aware model beats fully supervised training (single-annotator labels, same budget)",
+        f"F1 {P.P000_T1['noise-aware']} vs {P.P000_T1['resnet18']} (%)", values(na), values(one_net),
+        compare_runs(na, one_net, exercised=ex or not na, signal=sig))
+    cct = get(("02_cct", ch2.run_name("cct", "single_annotator")))
+    ex, sig = consensus_signal(cct, get(("02_cct", ch2.run_name("cct", "ce-only"))))
+    add("001", "2", "CCT beats one network (single-annotator labels)",
+        f"F1 {P.P001_T1['cct']['macro_f1']} vs {P.P001_T1['baseline']['macro_f1']} (challenge baseline)",
+        values(cct), values(one_net), compare_runs(cct, one_net, exercised=ex or not cct, signal=sig))
+    ssl, sup = get(("03_ssl_temporal", ch3.run_name("ssl"))), get(("03_ssl_temporal", ch3.run_name("baseline")))
+    ex, sig = feedback_signal(ssl)
+    add("002", "3", "semi-supervised pretraining beats the supervised baseline (10% of the labels)",
+        f"F1 {P.P002_T1['SSL']} vs {P.P002_T1['baseline']} (%)", values(ssl), values(sup),
+        compare_runs(ssl, sup, exercised=ex or not ssl, signal=sig))
+    st, plain = get(("04_self_training", ch4.run_name("ferplus", "st_sw"))), get(("04_self_training", ch4.run_name("ferplus", "none")))
+    add("003", "4", "self-training + sample weights beat plain training (single-annotator labels; unlabelled: FER+'s own pool)",
+        f"RAF accuracy {P.P003_T1['RAF (paper)'][3]} vs {P.P003_T1['RAF (paper)'][0]} (%)",
+        values(st, "accuracy"), values(plain, "accuracy"), compare_runs(st, plain, "accuracy"), metric="accuracy")
+    ens = ensemble_members(groups, "single_annotator")
+    meta = [E.ensemble_scores(m, m[0].predictions()["labels"]) for m in ens.values()]
+    overrides = [E.rule_overrides(m) for m in ens.values()]
+    sig = (f"the rules overrule the majority vote on {min(overrides):.1%}-{max(overrides):.1%} of Test faces"
+           if overrides else "")
+    a = [m["priority rules"]["macro_f1"] for m in meta]
+    b = [m["best sub-classifier (Valid)"]["macro_f1"] for m in meta]
+    add("004", "5", "the meta-classifier beats the best sub-classifier (chosen on FER+ Valid; single-annotator labels)",
+        f"F1 {P.P004_T2['Meta-Classifier'][1]} vs {max(f1 for k, (_, f1) in P.P004_T2.items() if k.startswith('Sub'))} (best)",
+        a, b, verdict(a, b, failed=[run_failure(r) for m in ens.values() for r in m],
+                      exercised=not overrides or min(overrides) > 0, signal=sig))
+    return pd.DataFrame(rows).set_index("paper")

@@ -194,3 +194,19 @@ def test_noise_recovery_measures_each_method_against_its_own_recipe():
     assert "fully supervised ResNet-18" not in table.index.get_level_values("method")
     two = LB.noise_recovery({**groups, ("02_cct", "cct-single_annotator"): runs(0.33, 0.34)}).set_index(["method", "metric"])
     assert np.isnan(two.loc[("CCT (three networks, consensus)", "macro_f1"), "share of the gap recovered"])  # 2 seeds
+
+
+def test_headline_claims_take_the_chapters_verdicts_from_the_committed_runs():
+    """Chapter 6's claims table: one row per paper, Protocol 2's verdict words only, and CCT's row the same
+    Welch verdict chapter 2 computes from the same runs (CCT against chapter 0's one network)."""
+    from fer_utils.verdicts import compare_runs
+    groups, _ = LB.load_all("cpu")
+    table = LB.headline_claims(groups)
+    assert list(table.index) == ["000", "001", "002", "003", "004"]
+    assert set(table["word"]) <= {"reproduced", "the opposite", "inconclusive", "one seed", "pending",
+                                  "training failed", "not exercised"}
+    cct = groups.get(("02_cct", "cct-single_annotator"), [])
+    one = groups.get(LB.METHODS["fully supervised ResNet-18"][2]["single_annotator"], [])
+    assert table.loc["001", "word"] == compare_runs(cct, one).word
+    if cct and one:
+        assert f"{compare_runs(cct, one).diff:+.3f}" in table.loc["001", "verdict"]
