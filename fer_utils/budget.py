@@ -22,6 +22,8 @@ PARALLEL_FACTOR = 1.1
 RUN_CAP_MINUTES = 60
 
 COSTS = {**baseline_cost.COSTS, **ae_cost.COSTS, **cct_cost.COSTS, **ssl_cost.COSTS, **st_cost.COSTS, **mt_cost.COSTS}
+BUDGETS = {**baseline_cost.BUDGETS, **ae_cost.BUDGETS, **cct_cost.BUDGETS, **ssl_cost.BUDGETS, **st_cost.BUDGETS,
+           **mt_cost.BUDGETS}
 
 
 def estimate_minutes(config: dict) -> float:
@@ -30,6 +32,16 @@ def estimate_minutes(config: dict) -> float:
     if task not in COSTS:
         raise ValueError(f"estimate_minutes: no estimate for task {task!r}")
     return COSTS[task](config)
+
+
+def training_budget(config: dict) -> dict:
+    """What a run trains on, from its config: {"steps", "labelled images", "passes"} (network passes in
+    training-image equivalents: forward + backward = 1, a forward-only pass FORWARD_SHARE), the counts its
+    CPU-minute estimate is made of (evaluation on the validation split left out)."""
+    task = config["task"]
+    if task not in BUDGETS:
+        raise ValueError(f"training_budget: task {task!r} has no budget; tasks with one: {', '.join(sorted(BUDGETS))}")
+    return BUDGETS[task](config)
 
 
 def measured_factors(records) -> dict[tuple[str, int], tuple[float, int]]:

@@ -38,6 +38,20 @@ def phase_images(train: dict, n_train: int, per_image: float = 1.0) -> float:
     return train["epochs"] * steps * train["batch_size"] * per_image
 
 
+def train_budget(train: dict, n_train: int, per_image: float = 1.0, extra_passes: float = 0.0) -> dict:
+    """What one fit phase trains on, as the leaderboard states it: optimiser ``steps``, ``labelled images``
+    drawn (steps x batch) and network ``passes`` (images through a network forward and backward: labelled
+    images x ``per_image``, plus ``extra_passes``, e.g. a second network or an unlabelled batch)."""
+    n_steps = train["epochs"] * (train.get("steps_per_epoch") or max(1, n_train // train["batch_size"]))
+    labelled = n_steps * train["batch_size"]
+    return {"steps": int(n_steps), "labelled images": int(labelled), "passes": float(labelled * per_image + extra_passes)}
+
+
+def add_budgets(*phases: dict) -> dict:
+    """The budget of a run of several fit phases (e.g. a pretraining phase, then the method)."""
+    return {k: sum(p[k] for p in phases) for k in ("steps", "labelled images", "passes")}
+
+
 def eval_images(train: dict, n_valid: int) -> float:
     return train["epochs"] * n_valid * FORWARD_SHARE * (2 if train.get("flip_tta") else 1)
 

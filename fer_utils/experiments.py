@@ -15,32 +15,13 @@ from .papers.ssl_temporal import runs as ssl_runs
 from .profiles import check_profile
 from .tasks import resolve_config
 
-SSL_ALL_LABELS = "ssl-all-labels-train-pool"   # chapter 6's teacher/student runs on all the labels
-
-
 def leaderboard_chapter(profile: str) -> list[dict]:
-    """06_leaderboard: only the runs a fair comparison still lacks (every other row is a chapter's run):
-    teacher/student with feedback on all the labels (its chapter uses 10%; self-training on majority labels is
-    chapter 4's own one-seed row under Protocol 2, the ensemble's seeds are chapter 5's)."""
-    seeds = [0] if check_profile(profile) == "smoke" else [0, 1, 2]
-    ssl = {c["name"]: c for c in ssl_runs.chapter_runs(profile)}
-    runs = []
-    base = {k: v for k, v in ssl[ssl_runs.run_name("ssl")].items() if k not in ("clips", "temporal")}
-    base = {**base, "task": "ssl_all_labels", "notebook": "06_leaderboard", "labelled_fraction": 1.0}
-    # Teacher/student on all the labels (task ssl_all_labels): every FER+ train face also enters the
-    # unlabelled stream with its label hidden (FixMatch's convention), with chapter 3's CK+ faces. Two earlier
-    # attempts used chapter 3's pool, which with all the labels is only FER+'s 181 faces without a majority
-    # label plus CK+ (1,162 faces, 84% posed CK+ faces): with chapter 3's student lr 0.05 the feedback of
-    # Eq. 5-6 ran away in the first epoch; at lr 0.01 f stayed small, but the student, which learns only from
-    # pseudo-labels on that pool, collapsed (seeds 0 and 1: FER+ Test macro F1 0.052 and 0.066). Those runs
-    # are in the repository's history, not in this list, which keeps the book within its 10-hour budget.
-    # The student steps at the recipe's default lr 0.01 (Face2Exp's value, the gpu profile's); the teacher
-    # keeps the profile's lr.
-    for labels in (("single_annotator",) if profile == "smoke" else ("single_annotator", "majority")):
-        # cpu: the majority row gets one seed, as in chapter 3 (a clean reference, no claim rests on it)
-        runs += [{**base, "name": f"{SSL_ALL_LABELS}-{labels}", "labels": labels, "student_lr": 0.01, "seed": seed}
-                 for seed in (seeds[:1] if labels == "majority" and profile == "cpu" else seeds)]
-    return runs
+    """06_leaderboard trains nothing of its own: every row is a chapter's run. (Under Protocol 2 the
+    semi-supervised methods are compared where labels are scarce, chapter 6's scarce-label table; the
+    teacher/student runs on all the labels that this list once held, task ``ssl_all_labels``, collapsed or ran
+    away and are in the repository's history only.)"""
+    check_profile(profile)
+    return []
 
 
 NOTEBOOKS = {"00_data": data_runs.chapter_runs, "01_abaw5_expression": ae_runs.chapter_runs,

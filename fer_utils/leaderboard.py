@@ -10,9 +10,11 @@ import json
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .baseline import runs as ch0
-from .experiments import SSL_ALL_LABELS, run_config, runs_for
+from .budget import training_budget
+from .experiments import run_config, runs_for
 from .labels import FERPLUS_CLASSES
 from .metrics import accuracy, macro_f1
 from .papers.abaw5_expression import runs as ch1
@@ -23,7 +25,7 @@ from .papers.cct import runs as ch2
 from .papers.self_training import runs as ch4
 from .papers.ssl_temporal import runs as ch3
 from . import paper_numbers as P
-from .report import collect, mean_std
+from .report import collect
 from .verdicts import MIN_SEEDS, compare_runs, run_failure, verdict, welch
 
 CHAPTERS = ("00_data", "01_abaw5_expression", "02_cct", "03_ssl_temporal", "04_self_training",
@@ -41,15 +43,32 @@ METHODS = {
     "CCT (three networks, consensus)": ("001", "02_cct", {
         "single_annotator": ("02_cct", ch2.run_name("cct", "single_annotator")),
         "majority": ("02_cct", ch2.run_name("cct", "majority"))}),
-    "teacher/student with debiased feedback (all labels)": ("002", "03_ssl_temporal", {
-        "single_annotator": ("06_leaderboard", f"{SSL_ALL_LABELS}-single_annotator"),
-        "majority": ("06_leaderboard", f"{SSL_ALL_LABELS}-majority")}),
     "self-training + sample weights (unlabelled: FER+ train pool)": ("003", "04_self_training", {
         "single_annotator": ("04_self_training", ch4.run_name("ferplus", "st_sw")),
         "majority": ("04_self_training", ch4.run_name("ferplus-majority", "st_sw"))}),
     "ensemble of five, priority rules": ("004", "05_abaw5_multitask", {
         "single_annotator": ("ensemble", "single_annotator"), "majority": ("ensemble", "majority")}),
 }
+
+# the scarce-label table (majority labels, PROTOCOL 2's scarce budget: the same steps and labelled batch in every
+# row): method -> (paper, chapter, {labelled share: (notebook, run name)}); the supervised rows are chapter 0's on
+# the cpu and smoke profiles and chapter 1's own under the paper's recipe on the gpu profile (``scarce_refs``)
+SCARCE_SHARES = ("10pct", "25pct")
+
+
+def scarce_refs(profile: str) -> dict:
+    """The scarce-label table's rows for a profile (see SCARCE_SHARES)."""
+    return {
+        "supervised network, the same labelled faces": ("—", "00_data", {
+            share: ch1.supervised_run(share, profile) for share in SCARCE_SHARES}),
+        "MutexMatch + DAT (unlabelled: the rest of FER+ train)": ("000", "01_abaw5_expression", {
+            share: ("01_abaw5_expression", ch1.run_name("mutexmatch", share)) for share in SCARCE_SHARES}),
+        "supervised baseline of chapter 3 (its sampler)": ("002", "03_ssl_temporal", {
+            "10pct": ("03_ssl_temporal", ch3.run_name("baseline"))}),
+        "teacher/student with debiased feedback (unlabelled: the rest of FER+ train + CK+48)": ("002", "03_ssl_temporal", {
+            "10pct": ("03_ssl_temporal", ch3.run_name("ssl"))}),
+    }
+
 
 # synthetic-noise sweeps run by the chapters: method -> {noise rate: (notebook, run name)}
 SWEEPS = {
@@ -68,6 +87,7 @@ def check_references(profile: str) -> None:
     refs = [ref for _, _, by in METHODS.values() for ref in by.values() if ref[0] != "ensemble"]
     refs += [ref for sweep in SWEEPS.values() for ref in sweep.values()]
     refs += [ref for _, by in SAME_RECIPE.values() if by for ref in by.values()]
+    refs += [ref for _, _, by in scarce_refs(profile).values() for ref in by.values()]
     refs += [(nb, f"{arch}-{labels}") for arch in SUBCLASSIFIERS for labels in LABELS
              for nb in ("05_abaw5_multitask",) if profile != "smoke" or labels == "majority"]
     for notebook, name in refs:
@@ -79,7 +99,8 @@ def check_references(profile: str) -> None:
 def load_all(profile: str, train_own: bool = False):
     """Every stored run of the chapters, keyed by (notebook, name): {key: [runs over seeds]}, and the
     configs with nothing stored. Runs of chapters 0-5 are only loaded (their chapters train them); the
-    leaderboard's own runs are trained when missing if ``train_own``."""
+    leaderboard's own runs (none under Protocol 2: ``experiments.leaderboard_chapter``) are trained when
+    missing if ``train_own``."""
     check_references(profile)
     unique = {}
     for c in (c for nb in CHAPTERS for c in runs_for(nb, profile)):  # a run two chapters list is loaded once
@@ -96,8 +117,7 @@ def load_all(profile: str, train_own: bool = False):
 
 def ensemble_members(groups, labels: str) -> dict[int, list]:
     """{seed: the five sub-classifier runs of that seed} for a label setting (seeds with all five only)."""
-    return E.by_seed({arch: [r for nb in ("05_abaw5_multitask", "06_leaderboard")
-                             for r in groups.get((nb, f"{arch}-{labels}"), [])] for arch in SUBCLASSIFIERS})
+    return E.by_seed({arch: list(groups.get(("05_abaw5_multitask", f"{arch}-{labels}"), [])) for arch in SUBCLASSIFIERS})
 
 
 def ensemble_scores(members: list) -> dict:
@@ -108,39 +128,127 @@ def ensemble_scores(members: list) -> dict:
     return {"macro_f1": macro_f1(y[keep], pred[keep], 8), "accuracy": accuracy(y[keep], pred[keep])}
 
 
+def run_group(provenance: dict) -> str:
+    """Where and how a run trained, as the leaderboard groups runs: device, CPU kind, precision and threads."""
+    p = provenance
+    where = p.get("cpu_kind") if str(p.get("device", "")).startswith("cpu") and p.get("cpu_kind") else p.get("device", "?")
+    threads = p.get("threads")
+    return f"{where}, {p.get('precision', '?')}" + ("" if threads is None else f", {threads} thread{'s' if threads != 1 else ''}")
+
+
 def method_scores(groups, ref) -> list[dict]:
-    """Per seed: {"seed", "macro_f1", "accuracy", "train_seconds", "images_per_s", "device"} of one method
-    setting: a run (notebook, name) or ("ensemble", labels)."""
+    """Per seed: {"seed", "macro_f1", "accuracy", "train_seconds", "images_per_s", "device", "group",
+    "budget"} of one method setting: a run (notebook, name) or ("ensemble", labels), whose budget is the sum of
+    its members' and whose training time is theirs together."""
     if ref[0] == "ensemble":
         out = []
         for seed, members in ensemble_members(groups, ref[1]).items():
             prov = [m.provenance for m in members]
+            budgets = [training_budget(m.config) for m in members]
             out.append({"seed": seed, **ensemble_scores(members),
                         "train_seconds": float(sum(p.get("train_seconds", np.nan) for p in prov)),
                         "images_per_s": float(np.mean([p.get("images_per_s", np.nan) for p in prov])),
-                        "device": prov[0].get("device", "?")})
+                        "device": prov[0].get("device", "?"), "group": run_group(prov[0]),
+                        "budget": {k: sum(b[k] for b in budgets) for k in budgets[0]}})
         return out
     return [{"seed": r.config["seed"], "macro_f1": r.final["macro_f1"], "accuracy": r.final["accuracy"],
              "train_seconds": r.provenance.get("train_seconds", np.nan), "images_per_s": r.provenance.get("images_per_s", np.nan),
-             "device": r.provenance.get("device", "?")} for r in groups.get(ref, [])]
+             "device": r.provenance.get("device", "?"), "group": run_group(r.provenance),
+             "budget": training_budget(r.config)} for r in groups.get(ref, [])]
+
+
+def interval(values, alpha: float = 0.05) -> tuple[float, float, float]:
+    """(mean, low, high): the mean over seeds and its two-sided (1 - alpha) Student-t confidence interval
+    (NaN bounds with fewer than two seeds, NaN everywhere with none)."""
+    v = np.asarray(values, dtype=float)
+    if len(v) == 0:
+        return np.nan, np.nan, np.nan
+    m = float(v.mean())
+    if len(v) < 2:
+        return m, np.nan, np.nan
+    half = float(stats.t.ppf(1 - alpha / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+    return m, m - half, m + half
+
+
+def interval_cell(values, digits: int = 3) -> str:
+    """A table cell: "0.471 [0.462, 0.480]" (mean and 95% CI over seeds), "0.519 (one seed)", or "pending"."""
+    m, lo, hi = interval(values)
+    if np.isnan(m):
+        return "pending"
+    if np.isnan(lo):
+        return f"{m:.{digits}f} (one seed)"
+    return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def _rows(method, paper, chapter, setting, what, scores) -> dict:
+    f1, acc = [x["macro_f1"] for x in scores], [x["accuracy"] for x in scores]
+    m, lo, hi = interval(f1)
+    budget = scores[0]["budget"] if scores else {}
+    groups = sorted({x["group"] for x in scores})
+    return {"method": method, "paper": paper, "chapter": chapter, setting: what,
+            "macro F1 (95% CI)": interval_cell(f1), "accuracy (95% CI)": interval_cell(acc), "seeds": len(scores),
+            "steps": budget.get("steps", np.nan), "labelled images": budget.get("labelled images", np.nan),
+            "network passes": budget.get("passes", np.nan),
+            "train min / seed": round(float(np.mean([x["train_seconds"] for x in scores])) / 60, 1) if scores else np.nan,
+            "run group": "; ".join(groups) if groups else "—",
+            "macro_f1_mean": m, "macro_f1_low": lo, "macro_f1_high": hi,
+            "accuracy_mean": float(np.mean(acc)) if scores else np.nan}
 
 
 def leaderboard(groups) -> pd.DataFrame:
-    """The leaderboard: one row per (method, label setting) with mean ± std over seeds of macro F1 and
-    accuracy on FER+ Test, the number of seeds, the mean training time per seed and images/s. Rows
-    without stored runs say 'pending'. Also returns the raw means in columns *_mean for plots and tests."""
+    """The leaderboard: one row per (method, label setting) with the mean and 95% confidence interval over
+    seeds of macro F1 and accuracy on FER+ Test, the seeds, the training budget of one run (optimiser steps,
+    labelled images drawn, network passes: ``budget.training_budget``; an ensemble sums its members), the mean
+    training minutes per seed and the run group (``run_group``: device, CPU kind, precision, threads; the
+    groups are listed once by ``run_groups``). Rows without stored runs say 'pending'. Raw means and bounds in
+    columns macro_f1_mean/low/high and accuracy_mean, for plots and tests."""
+    rows = [_rows(method, paper, chapter, "training labels", LABELS[labels], method_scores(groups, ref))
+            for method, (paper, chapter, refs) in METHODS.items() for labels, ref in refs.items()]
+    return pd.DataFrame(rows)
+
+
+def scarce_board(groups, profile: str) -> pd.DataFrame:
+    """The scarce-label table (majority labels on 10% or 25% of each class's faces): the semi-supervised methods
+    beside the supervised network on the same labelled faces, one row per (method, labelled share), the same
+    columns as ``leaderboard``."""
+    rows = [_rows(method, paper, chapter, "labelled share", f"{share[:-3]}% of each class", method_scores(groups, ref))
+            for method, (paper, chapter, refs) in scarce_refs(profile).items() for share, ref in refs.items()]
+    return pd.DataFrame(rows)
+
+
+def run_groups(groups) -> pd.DataFrame:
+    """Where the book's stored runs trained, once for the whole leaderboard: one row per run group (device,
+    CPU kind, precision, threads) with its number of runs and the chapters they belong to."""
+    by: dict = {}
+    for (notebook, _), runs in groups.items():
+        for r in runs:
+            g = by.setdefault(run_group(r.provenance), {"runs": 0, "chapters": set()})
+            g["runs"] += 1
+            g["chapters"].add(notebook[:2])
+    return pd.DataFrame([{"run group": k, "runs": v["runs"], "chapters": ", ".join(sorted(v["chapters"]))}
+                         for k, v in sorted(by.items(), key=lambda kv: -kv[1]["runs"])],
+                        columns=["run group", "runs", "chapters"])
+
+
+def noise_drop(groups) -> pd.DataFrame:
+    """The crowd-noise benchmark: per method, the drop in FER+ Test macro F1 and accuracy from majority to
+    single-annotator training labels, mean(majority) - mean(single-annotator), with Welch's 95% interval when
+    both sides have at least MIN_SEEDS seeds (else the difference alone). Columns: method, paper, metric,
+    drop, low, high, seeds (majority + single-annotator), text."""
     rows = []
-    for method, (paper, chapter, refs) in METHODS.items():
-        for labels, ref in refs.items():
-            s = method_scores(groups, ref)
-            f1, acc = [x["macro_f1"] for x in s], [x["accuracy"] for x in s]
-            rows.append({"method": method, "paper": paper, "chapter": chapter, "training labels": LABELS[labels],
-                         "macro F1": mean_std(f1) if s else "pending", "accuracy": mean_std(acc) if s else "pending",
-                         "seeds": len(s), "train s / seed": round(float(np.mean([x["train_seconds"] for x in s])), 1) if s else np.nan,
-                         "images/s": round(float(np.mean([x["images_per_s"] for x in s])), 1) if s else np.nan,
-                         "device": s[0]["device"] if s else "—",
-                         "macro_f1_mean": float(np.mean(f1)) if s else np.nan,
-                         "accuracy_mean": float(np.mean(acc)) if s else np.nan})
+    for metric in ("macro_f1", "accuracy"):
+        for method, (paper, _, refs) in METHODS.items():
+            clean = [x[metric] for x in method_scores(groups, refs["majority"])]
+            noisy = [x[metric] for x in method_scores(groups, refs["single_annotator"])]
+            v = welch(clean, noisy)
+            if v.word == "pending":
+                text = "pending"
+            elif v.word == "one seed":
+                text = f"{v.diff:+.3f} ({len(clean)}+{len(noisy)} seeds, no interval)"
+            else:
+                text = f"{v.diff:+.3f} [{v.ci[0]:+.3f}, {v.ci[1]:+.3f}]"
+            rows.append({"method": method, "paper": paper, "metric": metric, "drop": v.diff, "low": v.ci[0],
+                         "high": v.ci[1], "seeds": f"{len(clean)}+{len(noisy)}", "text": text})
     return pd.DataFrame(rows)
 
 
@@ -160,7 +268,6 @@ SAME_RECIPE = {
         "single_annotator": ("00_data", ch0.run_name("single_annotator")), "majority": ("00_data", ch0.run_name("majority"))}),
     "CCT (three networks, consensus)": ("one network, common recipe (chapter 0)", {
         "single_annotator": ("00_data", ch0.run_name("single_annotator")), "majority": ("00_data", ch0.run_name("majority"))}),
-    "teacher/student with debiased feedback (all labels)": ("none in the run lists", None),
     "self-training + sample weights (unlabelled: FER+ train pool)": ("one network, common recipe (chapter 0)", {
         "single_annotator": ("00_data", ch0.run_name("single_annotator")), "majority": ("00_data", ch0.run_name("majority"))}),
     "ensemble of five, priority rules": ("its ResNet member alone", {

@@ -48,17 +48,20 @@ def recompute_meta(folders):
     return f1_score(labels, out, labels=range(8), average="macro", zero_division=0), accuracy_score(labels, out)
 
 
+def wanted_runs(configs):
+    return [("00_data", "resnet18-single_annotator", s) for s in (0, 1, 2)] + \
+           [("02_cct", "cct-majority", s) for s in (0, 1)] + \
+           [("05_abaw5_multitask", f"{a}-majority", s) for a in SUBCLASSIFIERS for s in (0, 1, 2)] + \
+           [("02_cct", "cct-crowd_matrix40", 0)]
+
+
 @pytest.fixture
 def results(tmp_path, monkeypatch):
     monkeypatch.setattr(R, "RESULTS_DIR", tmp_path)
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 8, 40)
     configs = {(c["notebook"], c["name"], c["seed"]): c for nb in LB.CHAPTERS for c in runs_for(nb, "gpu")}
-    wanted = [("00_data", "resnet18-single_annotator", s) for s in (0, 1, 2)] + \
-             [("02_cct", "cct-majority", s) for s in (0, 1)] + \
-             [("05_abaw5_multitask", f"{a}-majority", s) for a in SUBCLASSIFIERS for s in (0, 1, 2)] + \
-             [("02_cct", "cct-crowd_matrix40", 0)]
-    for i, key in enumerate(wanted):
+    for i, key in enumerate(wanted_runs(configs)):
         fake_run(configs[key], rng, labels, 10.0 + i)
     return tmp_path, configs
 
@@ -74,8 +77,14 @@ def test_every_leaderboard_number_is_recomputed_from_the_files(results):
 
     row = table.loc[("fully supervised ResNet-18", "single-annotator labels")]
     f1 = [final(f, "macro_f1") for f in files("00_data", "resnet18-single_annotator", (0, 1, 2))]
-    assert row["seeds"] == 3 and row["macro F1"] == f"{np.mean(f1):.3f} ± {np.std(f1, ddof=1):.3f}"
-    assert row["macro_f1_mean"] == pytest.approx(np.mean(f1)) and row["train s / seed"] == pytest.approx(11.0)
+    half = 4.302653 * np.std(f1, ddof=1) / np.sqrt(3)          # t(0.975, 2 dof) = 4.3027
+    m = np.mean(f1)
+    assert row["seeds"] == 3 and row["macro F1 (95% CI)"] == f"{m:.3f} [{m - half:.3f}, {m + half:.3f}]"
+    assert row["macro_f1_mean"] == pytest.approx(m) and row["train min / seed"] == pytest.approx(round(11.0 / 60, 1))
+    train = configs[("00_data", "resnet18-single_annotator", 0)]["train"]
+    steps = train["epochs"] * (train.get("steps_per_epoch") or 28_377 // train["batch_size"])
+    assert (row["steps"], row["labelled images"], row["network passes"]) == (steps, steps * train["batch_size"],
+                                                                           steps * train["batch_size"])
     row = table.loc[("CCT (three networks, consensus)", "majority labels")]
     acc = [final(f, "accuracy") for f in files("02_cct", "cct-majority", (0, 1))]
     assert row["seeds"] == 2 and row["accuracy_mean"] == pytest.approx(np.mean(acc))
@@ -84,8 +93,16 @@ def test_every_leaderboard_number_is_recomputed_from_the_files(results):
              for s in (0, 1, 2)]
     assert row["seeds"] == 3 and row["macro_f1_mean"] == pytest.approx(np.mean([m[0] for m in metas]))
     assert row["accuracy_mean"] == pytest.approx(np.mean([m[1] for m in metas]))
-    assert row["device"] == "NVIDIA H100 80GB HBM3"
-    assert table.loc[("CCT (three networks, consensus)", "single-annotator labels"), "macro F1"] == "pending"
+    assert row["run group"].startswith("NVIDIA H100 80GB HBM3")
+    member = configs[("05_abaw5_multitask", "resnet-majority", 0)]["train"]
+    steps = member["epochs"] * (member.get("steps_per_epoch") or 28_377 // member["batch_size"])
+    assert row["network passes"] == 5 * steps * member["batch_size"]      # five members, one pass each
+    cct = table.loc[("CCT (three networks, consensus)", "majority labels")]
+    assert cct["network passes"] == 3 * cct["labelled images"]           # three networks on every batch
+    assert cct["macro F1 (95% CI)"].count("[") == 1 and cct["seeds"] == 2
+    assert table.loc[("CCT (three networks, consensus)", "single-annotator labels"), "macro F1 (95% CI)"] == "pending"
+    groups_table = LB.run_groups(groups)
+    assert groups_table["runs"].sum() == len(wanted_runs(configs))
     sweep = LB.robustness(groups)
     f = R.run_dir(configs[("02_cct", "cct-crowd_matrix40", 0)])
     assert sweep.loc[0.4, "CCT"] == pytest.approx(final(f, "macro_f1"))   # the second noise setting (chapter 0)
@@ -105,7 +122,7 @@ def test_committed_results_agree_with_the_leaderboard():
         if values:
             assert row["macro_f1_mean"] == pytest.approx(np.mean(values))
         else:
-            assert row["macro F1"] == "pending"
+            assert row["macro F1 (95% CI)"] == "pending"
 
 
 @pytest.mark.parametrize("profile", ["cpu", "gpu"])
@@ -171,7 +188,8 @@ def test_noise_recovery_measures_each_method_against_its_own_recipe():
     from types import SimpleNamespace
 
     def runs(*f1s):
-        return [SimpleNamespace(config={"seed": s}, final={"macro_f1": f, "accuracy": f / 2},
+        return [SimpleNamespace(config={"seed": s, "task": "supervised", "train": {"epochs": 1, "batch_size": 128}},
+                                final={"macro_f1": f, "accuracy": f / 2},
                                 provenance={"train_seconds": 1.0, "images_per_s": 1.0, "device": "cpu"})
                 for s, f in enumerate(f1s)]
 
@@ -190,7 +208,6 @@ def test_noise_recovery_measures_each_method_against_its_own_recipe():
     assert table.loc[("CCT (three networks, consensus)", "accuracy"), "share of the gap recovered"] == pytest.approx(0.5)
     assert np.isnan(table.loc[("noise-aware model (learned weights + attention consistency)", "macro_f1"),
                               "share of the gap recovered"])   # method not stored
-    assert np.isnan(table.loc[("teacher/student with debiased feedback (all labels)", "macro_f1"), "gap of the reference"])
     assert "fully supervised ResNet-18" not in table.index.get_level_values("method")
     two = LB.noise_recovery({**groups, ("02_cct", "cct-single_annotator"): runs(0.33, 0.34)}).set_index(["method", "metric"])
     assert np.isnan(two.loc[("CCT (three networks, consensus)", "macro_f1"), "share of the gap recovered"])  # 2 seeds
@@ -210,3 +227,57 @@ def test_headline_claims_take_the_chapters_verdicts_from_the_committed_runs():
     assert table.loc["001", "word"] == compare_runs(cct, one).word
     if cct and one:
         assert f"{compare_runs(cct, one).diff:+.3f}" in table.loc["001", "verdict"]
+
+
+def test_interval_is_the_student_t_interval_over_seeds():
+    m, lo, hi = LB.interval([0.40, 0.42, 0.44])   # mean 0.42, sd 0.02, half = 4.3027 * 0.02 / sqrt(3) = 0.04968
+    assert (m, lo, hi) == pytest.approx((0.42, 0.42 - 0.049683, 0.42 + 0.049683), abs=1e-6)
+    assert LB.interval_cell([0.40, 0.42, 0.44]) == "0.420 [0.370, 0.470]"
+    assert LB.interval_cell([0.519]) == "0.519 (one seed)" and LB.interval_cell([]) == "pending"
+    assert np.isnan(LB.interval([0.5])[1])
+
+
+def test_noise_drop_is_welch_between_majority_and_single_annotator_runs():
+    from types import SimpleNamespace
+
+    def runs(*f1s):
+        return [SimpleNamespace(config={"seed": s, "task": "supervised", "train": {"epochs": 1, "batch_size": 128}},
+                                final={"macro_f1": f, "accuracy": f / 2}, provenance={"train_seconds": 60.0})
+                for s, f in enumerate(f1s)]
+
+    groups = {("00_data", "resnet18-majority"): runs(0.56, 0.57, 0.58),
+              ("00_data", "resnet18-single_annotator"): runs(0.52, 0.53, 0.54),
+              ("02_cct", "cct-single_annotator"): runs(0.43, 0.44, 0.42),
+              ("02_cct", "cct-majority"): runs(0.50)}
+    table = LB.noise_drop(groups).set_index(["method", "metric"])
+    one = table.loc[("fully supervised ResNet-18", "macro_f1")]
+    # both sides sd 0.01, n 3: se = sqrt(2 * 0.0001 / 3) = 0.008165, Welch dof 4, t(0.975, 4) = 2.7764
+    assert one["drop"] == pytest.approx(0.04) and one["low"] == pytest.approx(0.04 - 2.7764 * 0.008165, abs=1e-4)
+    assert one["text"] == "+0.040 [+0.017, +0.063]" and one["seeds"] == "3+3"
+    cct = table.loc[("CCT (three networks, consensus)", "macro_f1")]
+    assert cct["drop"] == pytest.approx(0.07) and np.isnan(cct["low"]) and "no interval" in cct["text"]
+    assert table.loc[("ensemble of five, priority rules", "accuracy"), "text"] == "pending"
+
+
+@pytest.mark.parametrize("profile", ["cpu", "gpu", "smoke"])
+def test_scarce_label_table_rows_share_the_scarce_budget(profile):
+    """Every run the scarce-label table names is in its chapter's list, on majority labels, and every row of a
+    labelled share trains the same steps of the same labelled batch (the common recipe's scarce budget); on the
+    gpu profile each paper keeps its own recipe, so only the rows of one chapter share a budget."""
+    from fer_utils.experiments import run_config
+    by_share: dict = {}
+    for refs in (refs for _, _, refs in LB.scarce_refs(profile).values()):
+        for share, (notebook, name) in refs.items():
+            config = run_config(notebook, name, profile)[0]
+            assert config["labels"] == "majority" and config["labelled_fraction"] == int(share[:-3]) / 100
+            key = (share, notebook if profile == "gpu" else "all")
+            by_share.setdefault(key, set()).add((config["train"]["epochs"] * config["train"]["steps_per_epoch"],
+                                                 config["train"]["batch_size"]))
+    assert all(len(budgets) == 1 for budgets in by_share.values()), by_share
+    assert len(by_share) == (3 if profile == "gpu" else 2)
+
+
+def test_the_leaderboard_trains_no_run_of_its_own():
+    for profile in ("smoke", "cpu", "gpu"):
+        assert runs_for("06_leaderboard", profile) == []
+    assert not [m for m in LB.METHODS if "teacher/student" in m]   # a scarce-label method: the scarce table

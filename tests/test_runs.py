@@ -247,25 +247,6 @@ def test_abaw5_expression_rows_follow_protocol_2():
     assert len(budgets) == 1, budgets           # the paper's recipes: every row the same steps and batch
 
 
-def test_leaderboard_teacher_student_rows_use_all_labels_and_the_slower_student():
-    from fer_utils.experiments import SSL_ALL_LABELS
-    from fer_utils.leaderboard import METHODS
-    for profile in ("cpu", "gpu"):
-        runs = runs_for("06_leaderboard", profile)
-        chapter3 = {c["name"]: c for c in runs_for("03_ssl_temporal", profile)}["ssl-10pct"]
-        rows = [c for c in runs if c["name"].startswith(SSL_ALL_LABELS)]
-        assert {c["labels"] for c in rows} == {"single_annotator", "majority"}
-        recipe = {k: v for k, v in chapter3["train"].items() if k != "seed"}
-        assert all(c["labelled_fraction"] == 1.0 for c in rows)
-        assert all(c["task"] == "ssl_all_labels" and chapter3["task"] == "ssl_temporal"   # the hidden-label pool
-                   and c["student_lr"] == 0.01 and c["labelled_fraction"] == 1.0 and c["temporal"] is None
-                   and c["unlabelled"] == chapter3["unlabelled"] == "ferplus+ckplus"
-                   and {k: v for k, v in c["train"].items() if k != "seed"} == recipe for c in rows)
-        assert [c["seed"] for c in rows if c["labels"] == "single_annotator"] == [0, 1, 2]
-    refs = METHODS["teacher/student with debiased feedback (all labels)"][2]
-    assert refs["single_annotator"] == ("06_leaderboard", f"{SSL_ALL_LABELS}-single_annotator")
-
-
 def test_abaw5_multitask_chapter_runs_tables_2_and_3():
     from fer_utils.papers.abaw5_multitask.runs import AU_BACKBONES, MEMBER_ARCHS, SUBCLASSIFIERS, VA_BACKBONES
     full = runs_for("05_abaw5_multitask", "gpu")
@@ -490,7 +471,7 @@ def test_the_cpu_profile_fits_its_budgets(capsys):
     for nb in NOTEBOOKS:
         configs = runs_for(nb, "cpu")
         minutes = [estimate_minutes(c) for c in configs]
-        assert max(minutes) <= RUN_CAP_MINUTES, f"{nb}: a run of {max(minutes):.1f} CPU minutes"
+        assert max(minutes, default=0) <= RUN_CAP_MINUTES, f"{nb}: a run of {max(minutes):.1f} CPU minutes"
         distinct.update({R.run_dir(c).name: m for c, m in zip(configs, minutes)})
     wall = book_wall_minutes(distinct.values())
     assert wall <= BOOK_CAP_HOURS * 60, f"the book's cpu list needs {wall / 60:.1f} h wall"

@@ -4,7 +4,7 @@ their feature passes over every FER+ split, then the heads, counted per step).""
 from __future__ import annotations
 
 from ...cost import (CKPLUS_SEQUENCES, FORWARD_SHARE, N_FERPLUS, arch_of, eval_images, img_per_s, minutes,
-                      phase_images, sizes)
+                      phase_images, sizes, train_budget)
 
 # chapter 5's AU phase: per fold, a temporal model and its per-frame baseline train on frozen features; a step
 # of such a small model costs about the same whatever the backbone, so it is counted in seconds per step
@@ -18,10 +18,15 @@ VA_VARIANTS = 3
 VA_STEP_SECONDS = 0.015
 
 
+def subclassifier_budget(config: dict) -> dict:
+    n_train, _ = sizes(config)
+    return train_budget(config.get("train", {}), n_train)
+
+
 def subclassifier_minutes(config: dict) -> float:
-    n_train, n_valid = sizes(config)
-    train = config.get("train", {})
-    return minutes(phase_images(train, n_train) + eval_images(train, n_valid), arch_of(config))
+    _, n_valid = sizes(config)
+    return minutes(subclassifier_budget(config)["passes"] + eval_images(config.get("train", {}), n_valid),
+                   arch_of(config))
 
 
 def au_fold_seconds(config: dict) -> float:
@@ -59,4 +64,5 @@ def va_minutes(config: dict) -> float:
     return minutes(images, arch) + va_heads_seconds(config, n_train) / 60
 
 
+BUDGETS = {"expression_subclassifier": subclassifier_budget}
 COSTS = {"expression_subclassifier": subclassifier_minutes, "au_temporal": au_minutes, "va_fusion": va_minutes}

@@ -2,17 +2,23 @@
 init="ckplus" row."""
 from __future__ import annotations
 
-from ...cost import N_CKPLUS, arch_of, eval_images, minutes, phase_images, sizes
+from ...cost import N_CKPLUS, add_budgets, arch_of, eval_images, minutes, sizes, train_budget
+
+
+def cct_budget(config: dict) -> dict:
+    """K networks on every labelled batch (K passes per image), after CK+ pretraining where ``init`` says so."""
+    n_train, _ = sizes(config)
+    phases = [train_budget(config.get("train", {}), n_train, config.get("networks", 3))]
+    if config.get("init") == "ckplus":
+        phases.insert(0, train_budget(config["pretrain"], N_CKPLUS))
+    return add_budgets(*phases)
 
 
 def cct_minutes(config: dict) -> float:
-    n_train, n_valid = sizes(config)
-    train = config.get("train", {})
-    k = config.get("networks", 3)
-    images = phase_images(train, n_train, k) + eval_images(train, n_valid) * k
-    if config.get("init") == "ckplus":
-        images += phase_images(config["pretrain"], N_CKPLUS)
-    return minutes(images, arch_of(config))
+    _, n_valid = sizes(config)
+    evals = eval_images(config.get("train", {}), n_valid) * config.get("networks", 3)
+    return minutes(cct_budget(config)["passes"] + evals, arch_of(config))
 
 
 COSTS = {"cct": cct_minutes}
+BUDGETS = {"cct": cct_budget}

@@ -2,14 +2,17 @@
 round's predictions (forward only) on the pool, the labelled images (unless the pool holds them) and X_val."""
 from __future__ import annotations
 
-from ...cost import FORWARD_SHARE, N_CKPLUS, N_FERPLUS, arch_of, eval_images, minutes, phase_images, sizes
+from ...cost import FORWARD_SHARE, N_CKPLUS, N_FERPLUS, arch_of, eval_images, minutes, sizes, train_budget
 
 # unlabelled pool sizes: FER+ Test, every FER+ train face, the train faces without a majority label, CK+48
 POOL = {"ferplus_test": N_FERPLUS["test"], "ferplus_train": N_FERPLUS["train"] + 181, "ferplus_pool": 181,
         "ckplus": N_CKPLUS}
 
 
-def self_training_minutes(config: dict) -> float:
+def self_training_budget(config: dict) -> dict:
+    """One network on the labelled faces (1 pass per image), plus each round's forward-only predictions over
+    the unlabelled pool (and the labelled faces, for the sample weights) and the validation split, counted at
+    FORWARD_SHARE of a training pass."""
     n_train, n_valid = sizes(config)
     train = config.get("train", {})
     ck = config.get("dataset") == "ckplus"
@@ -18,8 +21,14 @@ def self_training_minutes(config: dict) -> float:
     predicted = config.get("st", True) or config.get("sw", True)   # a round predicts only for ST or SW
     per_round = (pool + (0 if config.get("unlabelled") == "ferplus_train" else n)) * predicted + n_valid
     rounds = max(0, train["epochs"] - config.get("init_epochs", 5) + 1)
-    return minutes(phase_images(train, n, 1.0) + eval_images(train, n_valid) + rounds * per_round * FORWARD_SHARE,
+    return train_budget(train, n, 1.0, extra_passes=rounds * per_round * FORWARD_SHARE)
+
+
+def self_training_minutes(config: dict) -> float:
+    n_train, n_valid = sizes(config)
+    return minutes(self_training_budget(config)["passes"] + eval_images(config.get("train", {}), n_valid),
                    arch_of(config))
 
 
 COSTS = {"self_training": self_training_minutes}
+BUDGETS = {"self_training": self_training_budget}

@@ -3,22 +3,30 @@ after its step (or one network for the supervised baseline); during the warm sta
 labelled batch; the temporal phase's feature pass and windows."""
 from __future__ import annotations
 
-from ...cost import FORWARD_SHARE, arch_of, eval_images, minutes, phase_images, sizes
+from ...cost import FORWARD_SHARE, add_budgets, arch_of, eval_images, minutes, sizes, train_budget
 
 
-def ssl_minutes(config: dict) -> float:
-    n_train, n_valid = sizes(config)
+def ssl_budget(config: dict) -> dict:
+    """Teacher and student: per labelled image 1 + 2 mu teacher passes, mu student passes and two forward-only
+    passes (the feedback's before/after losses); the warm start trains both on the labelled batch (2 passes).
+    The temporal phase adds a forward pass over the clips' frames and its small encoder."""
+    n_train, _ = sizes(config)
     train = config.get("train", {})
-    frac = config.get("labelled_fraction", 1.0)
     mu = train.get("mu", 7)
     per = (1 + 2 * mu) + mu + 2 * FORWARD_SHARE if config.get("method") != "supervised" else 1.0
     if config.get("method") != "supervised":     # the warm start: two networks on the labelled batch only
         w = config.get("warmup_fraction", 0.0)
         per = w * 2 + (1 - w) * per
-    images = phase_images(train, int(n_train * frac), per) + eval_images(train, n_valid) * 2
+    phases = [train_budget(train, int(n_train * config.get("labelled_fraction", 1.0)), per)]
     if config.get("temporal"):
-        images += n_train * FORWARD_SHARE + phase_images(config["temporal"], 1, 0.05)
-    return minutes(images, arch_of(config))
+        phases.append(train_budget(config["temporal"], 1, 0.05, extra_passes=n_train * FORWARD_SHARE))
+    return add_budgets(*phases)
+
+
+def ssl_minutes(config: dict) -> float:
+    _, n_valid = sizes(config)
+    return minutes(ssl_budget(config)["passes"] + eval_images(config.get("train", {}), n_valid) * 2, arch_of(config))
 
 
 COSTS = {"ssl_temporal": ssl_minutes, "ssl_all_labels": ssl_minutes}
+BUDGETS = {"ssl_temporal": ssl_budget, "ssl_all_labels": ssl_budget}
