@@ -253,7 +253,8 @@ def noise_drop(groups) -> pd.DataFrame:
 
 
 def robustness(groups) -> pd.DataFrame:
-    """Macro F1 (seed 0) against the synthetic symmetric noise rate: rows = noise rate, columns = method."""
+    """Macro F1 (seed 0) against the rate of the second noise setting (``SWEEPS``: crowd-matrix noise on the
+    majority labels; rate 0 = the majority labels): rows = noise rate, columns = method."""
     table = {m: {rate: (groups[ref][0].final["macro_f1"] if ref in groups else np.nan) for rate, ref in sweep.items()}
              for m, sweep in SWEEPS.items()}
     return pd.DataFrame(table)

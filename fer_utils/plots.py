@@ -299,12 +299,15 @@ def accuracy_vs_minutes(curves: dict[str, tuple[np.ndarray, np.ndarray]], title:
     return fig
 
 
-def horizontal_bars(table, title: str, xlabel: str, figsize=(8, 3.6)):
+def horizontal_bars(table, title: str, xlabel: str, figsize=(8, 3.6), errors=None):
     """A pandas DataFrame as horizontal grouped bars (long row names, e.g. methods): one group per row,
-    one bar per column; an empty table (nothing stored yet) gives a figure that says so."""
+    one bar per column; ``errors``: a DataFrame of the same shape with each bar's symmetric error (e.g. a 95%
+    confidence interval's half-width; NaN draws none); an empty table (nothing stored yet) gives a figure
+    that says so."""
     fig, ax = plt.subplots(figsize=figsize)
     if table.notna().to_numpy().any():
-        table.plot.barh(ax=ax, width=0.8)
+        xerr = None if errors is None else errors.reindex_like(table).fillna(0.0)
+        table.plot.barh(ax=ax, width=0.8, xerr=xerr, capsize=3 if xerr is not None else 0)
         ax.invert_yaxis()
         legend_outside(ax)
     else:

@@ -170,7 +170,7 @@ def test_au_task_scores_the_temporal_model_and_the_per_frame_baseline(tmp_path):
 
 @pytest.mark.parametrize("arch", ["mobilenet_v2_x035_s2", "mobilenet_v2_x035_s4", "densenet_k8_3-6-8-6_s2",
                                   "shufflenet_v2_x050_s2", "regnet_y_200mf_s2", "regnet_y_200mf_s4", "vgg_w16_s2",
-                                  "resnet18_w16_s2"])
+                                  "resnet18_w16_s2", "mobilenet_v2_x035_s4_h128", "regnet_y_200mf_s4_h128"])
 def test_ensemble_members_take_48px_faces_and_give_fernet_outputs(arch):
     from fer_utils.papers.abaw5_multitask.members import build_member, member_family
     torch.manual_seed(0)
@@ -179,6 +179,30 @@ def test_ensemble_members_take_48px_faces_and_give_fernet_outputs(arch):
     assert logits.shape == (2, 8) and features.shape == (2, net.feature_dim) and maps.shape[:2] == (2, net.feature_dim)
     assert member_family(arch) == {"m": "MobileNet", "d": "DenseNet", "s": "ShuffleNet", "r": ("RegNet" if arch[:3] == "reg" else "ResNet"),
                                    "v": "VGG"}[arch[0]]
+
+
+def test_h128_members_keep_the_classifier_step_of_the_baseline():
+    """One SGD step of the linear classifier moves a logit by about lr x |features|^2. At initialisation (training
+    mode) the stock MobileNet-V2 (1,280 features) and RegNetY (an unnormalised residual sum) give |f|^2 over 5x
+    the baseline ResNet's, and they did not learn on the common recipe; their _h128 forms (128 batch-normalised
+    features) stay within 1.5x of it, as do every cpu member's."""
+    from fer_utils.papers.abaw5_multitask.members import HEAD, build_member
+    from fer_utils.papers.abaw5_multitask.runs import MEMBER_ARCHS
+    from fer_utils.profiles import CPU_ARCH
+    x = torch.randn(64, 1, 48, 48, generator=torch.Generator().manual_seed(0))
+
+    def sq_norm(arch):
+        torch.manual_seed(0)
+        with torch.no_grad():
+            return float((build_member(arch, 8).train()(x, return_features=True)[1] ** 2).sum(1).mean())
+
+    base = sq_norm(CPU_ARCH)
+    for arch in ("mobilenet_v2_x035_s4_h128", "mobilenet_v2_x035_s2_h128", "regnet_y_200mf_s4_h128",
+                 *MEMBER_ARCHS["cpu"].values()):
+        assert sq_norm(arch) <= 1.5 * base, arch
+    for arch in ("mobilenet_v2_x035_s4", "regnet_y_200mf_s4"):
+        assert sq_norm(arch) > 5 * base, arch
+    assert build_member("regnet_y_200mf_s4_h128").feature_dim == build_member("mobilenet_v2_x035_s4_h128").feature_dim == HEAD
 
 
 def test_unknown_member_is_an_error_naming_both_lists():
@@ -259,3 +283,23 @@ def test_the_cpu_ensemble_fits_its_cost_cap_by_the_committed_record():
     assert len({member_family(a) for a in members}) == 5 and CPU_ARCH in members
     assert sum(cost[a] for a in members) <= ENSEMBLE_COST_CAP
     assert all(abs(C.MEMBER_COST[a] - cost[a]) <= 0.1 for a in members if a != CPU_ARCH)
+
+
+def test_every_cpu_member_learns_on_the_common_recipe_by_the_committed_record():
+    """results/benchmarks/member-learning-cpu.json (benchmarks/ensemble_members.py --learn): each of the cpu
+    profile's five members ends a short common-recipe run at least the margin under the class-prior loss; the
+    stock MobileNet-V2 and RegNetY heads the _h128 forms replace did not."""
+    import json
+    import math
+
+    from fer_utils.papers.abaw5_multitask.runs import MEMBER_ARCHS
+    from fer_utils.paths import RESULTS_DIR
+    record = json.loads((RESULTS_DIR / "benchmarks" / "member-learning-cpu.json").read_text())
+    assert not record["smoke"] and "+dirty" not in record["commit"]
+    rows = {r["arch"]: r for r in record["rows"]}
+    for arch in MEMBER_ARCHS["cpu"].values():
+        r = rows[arch]
+        assert r["learns"] and r["train_loss"][-1] <= r["prior_loss"] - record["learn_margin"], arch
+    for stock in ("mobilenet_v2_x035_s4", "regnet_y_200mf_s4"):
+        last = rows[stock]["train_loss"][-1]
+        assert not rows[stock]["learns"] and (math.isnan(last) or last > rows[stock]["prior_loss"] - record["learn_margin"])

@@ -78,3 +78,19 @@ def test_ensemble_members_benchmark_smoke(tmp_path):
     assert record["rows"][0]["cost_vs_baseline"] == 1.0 and record["ensemble_cost_cap"] == 6.0
     for r in record["rows"][1:]:    # the cost is the baseline's img/s over the member's, to the stored rounding
         assert abs(r["cost_vs_baseline"] - record["rows"][0]["img_per_s"] / r["img_per_s"]) <= 0.01
+
+
+def test_ensemble_members_learning_check_smoke(tmp_path):
+    """--learn: a short common-recipe run per candidate; the prior loss is the smoothed cross-entropy of the
+    training label distribution (hand-computed for a two-class case)."""
+    import ensemble_members
+    import numpy as np
+    labels = np.array([0, 0, 0, 1])                     # p = (0.75, 0.25); smoothing 0.1 over 2 classes
+    target = 0.9 * np.array([0.75, 0.25]) + 0.05
+    assert ensemble_members.prior_loss(labels, 2, 0.1) == pytest.approx(-(target * np.log([0.75, 0.25])).sum())
+    out = tmp_path / "l.json"
+    ensemble_members.main(["--smoke", "--learn", "--archs", "vgg_w16_s2", "--out", str(out)])
+    record = json.loads(out.read_text())
+    row = record["rows"][0]
+    assert row["arch"] == "vgg_w16_s2" and len(row["train_loss"]) == record["epochs"] == 2
+    assert row["learns"] == (row["train_loss"][-1] <= row["prior_loss"] - record["learn_margin"])

@@ -8,6 +8,14 @@ so the cpu profile takes narrow members of each family, all with a stride-2 3 x 
 (``build_member``); ``benchmarks/ensemble_members.py`` measures their training throughput against the baseline
 (results/benchmarks/ensemble-members-cpu.json), and the chapter chooses from that record. The gpu profile
 trains the paper-scale torchvision networks (``fer_utils.models``).
+
+Every cpu member hands its classifier 128 batch-normalised features, as the baseline's ResNet does. MobileNet-V2
+ends in a 1 x 1 expansion to 1,280 channels and RegNet's trunk ends unnormalised (its residual sums grow with
+depth); on the common recipe (SGD, lr 0.1) one step of the linear classifier then moves the logits by about
+lr x |features|^2 (tens for MobileNet, hundreds for RegNet), and both networks stayed at the class prior for
+12 epochs. The ``_h128`` members end in a 1 x 1 conv-BN-activation to 128 channels instead (MobileNet's own last
+layer narrowed; a layer added after RegNet's trunk); ``benchmarks/ensemble_members.py --learn`` records the
+logits and losses of a short run of both forms.
 """
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ from functools import partial
 import torch
 import torchvision
 from torch import nn
+from torchvision.ops.misc import Conv2dNormActivation
 
 from ...models import build_backbone, check_arch
 
@@ -26,10 +35,18 @@ def _stem(conv: nn.Conv2d, stride: int) -> nn.Conv2d:
     return nn.Conv2d(1, conv.out_channels, 3, stride=stride, padding=1, bias=False)
 
 
-def _mobilenet(width: float, stride: int):
+HEAD = 128   # the features every cpu member's classifier sees (the baseline ResNet's width)
+
+
+def _mobilenet(width: float, stride: int, head: int | None = None):
+    """MobileNet-V2 at ``width``; ``head``: the last 1 x 1 expansion's channels (torchvision: 1,280)."""
     net = torchvision.models.mobilenet_v2(weights=None, width_mult=width)
     net.features[0][0] = _stem(net.features[0][0], stride)
-    return net.features, net.last_channel
+    if head is None:
+        return net.features, net.last_channel
+    net.features[-1] = Conv2dNormActivation(net.features[-1][0].in_channels, head, kernel_size=1,
+                                            activation_layer=nn.ReLU6)
+    return net.features, head
 
 
 def _densenet(growth: int, blocks: tuple, init: int, stride: int):
@@ -46,13 +63,16 @@ def _shufflenet(name: str, stride: int):
     return nn.Sequential(net.conv1, net.stage2, net.stage3, net.stage4, net.conv5), net.fc.in_features
 
 
-def _regnet_y_200mf(stride: int):
-    """RegNetY-200MF (Radosavovic et al. 2020's design-space parameters; torchvision ships 400MF and up)."""
+def _regnet_y_200mf(stride: int, head: int | None = None):
+    """RegNetY-200MF (Radosavovic et al. 2020's design-space parameters; torchvision ships 400MF and up);
+    ``head``: a 1 x 1 conv-BN-ReLU to that many channels after the trunk."""
     from torchvision.models.regnet import BlockParams, RegNet
     params = BlockParams.from_init_params(depth=13, w_0=24, w_a=36.44, w_m=2.49, group_width=8, se_ratio=0.25)
     net = RegNet(params, norm_layer=partial(nn.BatchNorm2d, eps=1e-05, momentum=0.1))
     net.stem[0] = _stem(net.stem[0], stride)
-    return nn.Sequential(net.stem, net.trunk_output), net.fc.in_features
+    if head is None:
+        return nn.Sequential(net.stem, net.trunk_output), net.fc.in_features
+    return nn.Sequential(net.stem, net.trunk_output, Conv2dNormActivation(net.fc.in_features, head, kernel_size=1)), head
 
 
 def _vgg(width: int, stride: int):
@@ -75,12 +95,17 @@ MEMBERS = {
     "mobilenet_v2_x050_s2": ("MobileNet", lambda: _mobilenet(0.5, 2)),
     "mobilenet_v2_x050_s4": ("MobileNet", lambda: _mobilenet(0.5, 4)),
     "mobilenet_v2_x035_s4": ("MobileNet", lambda: _mobilenet(0.35, 4)),
+    "mobilenet_v2_x035_s2_h128": ("MobileNet", lambda: _mobilenet(0.35, 2, HEAD)),
+    "mobilenet_v2_x035_s4_h128": ("MobileNet", lambda: _mobilenet(0.35, 4, HEAD)),
+    "mobilenet_v2_x050_s4_h128": ("MobileNet", lambda: _mobilenet(0.5, 4, HEAD)),
     "densenet_k8_4-8-12-8_s2": ("DenseNet", lambda: _densenet(8, (4, 8, 12, 8), 16, 2)),
     "densenet_k8_3-6-8-6_s2": ("DenseNet", lambda: _densenet(8, (3, 6, 8, 6), 16, 2)),
     "densenet_k8_2-4-6-4_s2": ("DenseNet", lambda: _densenet(8, (2, 4, 6, 4), 16, 2)),
     "shufflenet_v2_x050_s2": ("ShuffleNet", lambda: _shufflenet("shufflenet_v2_x0_5", 2)),
     "regnet_y_200mf_s2": ("RegNet", lambda: _regnet_y_200mf(2)),
     "regnet_y_200mf_s4": ("RegNet", lambda: _regnet_y_200mf(4)),
+    "regnet_y_200mf_s2_h128": ("RegNet", lambda: _regnet_y_200mf(2, HEAD)),
+    "regnet_y_200mf_s4_h128": ("RegNet", lambda: _regnet_y_200mf(4, HEAD)),
     "vgg_w16_s2": ("VGG", lambda: _vgg(16, 2)),
     "vgg_w24_s2": ("VGG", lambda: _vgg(24, 2)),
     "vgg_w64_s1": ("VGG", lambda: _vgg(64, 1)),   # the gpu profile's full-width member (widths 64-512)
