@@ -306,7 +306,7 @@ def horizontal_bars(table, title: str, xlabel: str, figsize=(8, 3.6), errors=Non
     that says so."""
     fig, ax = plt.subplots(figsize=figsize)
     if table.notna().to_numpy().any():
-        xerr = None if errors is None else errors.reindex_like(table).fillna(0.0)
+        xerr = None if errors is None else errors.reindex_like(table)   # NaN: no error bar drawn
         table.plot.barh(ax=ax, width=0.8, xerr=xerr, capsize=3 if xerr is not None else 0)
         ax.invert_yaxis()
         legend_outside(ax)
