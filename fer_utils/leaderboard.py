@@ -374,7 +374,8 @@ def headline_claims(groups) -> pd.DataFrame:
     """The five papers' headline claims with Protocol 2's verdicts (Welch over seeds, "training failed" for a
     collapsed run, "not exercised" where the mechanism did not act) and each claim's mechanism signal, from the
     same runs and signal functions as the claim's chapter. ``groups``: ``load_all``'s {(notebook, name): runs}.
-    One row per paper: paper, chapter, claim, paper's numbers, ours (means), verdict (text), word."""
+    One row per paper: paper, chapter, claim, paper's numbers, ours (the metric and the two means), verdict
+    (text), word."""
     from .papers.abaw5_expression.signals import noise_aware_signal
     from .papers.cct.signals import consensus_signal
     from .papers.ssl_temporal.signals import feedback_signal
@@ -386,10 +387,10 @@ def headline_claims(groups) -> pd.DataFrame:
     rows = []
 
     def add(paper, chapter, claim, theirs, a, b, v, metric="macro_f1"):
-        ours = (f"{np.mean(a):.3f} vs {np.mean(b):.3f}" if len(a) and len(b) else "pending")
+        what = "accuracy" if metric == "accuracy" else "macro F1"
+        ours = (f"{what} {np.mean(a):.3f} vs {np.mean(b):.3f}" if len(a) and len(b) else "pending")
         rows.append({"paper": paper, "chapter": chapter, "claim": claim, "paper's numbers": theirs,
-                     f"ours ({'accuracy' if metric == 'accuracy' else 'macro F1'}, FER+ Test)": ours,
-                     "verdict": str(v), "word": v.word})
+                     "ours (means over seeds, FER+ Test)": ours, "verdict": str(v), "word": v.word})
 
     values = lambda runs, metric="macro_f1": [r.final[metric] for r in runs]  # noqa: E731
     na = get(METHODS["noise-aware model (learned weights + attention consistency)"][2]["single_annotator"])
