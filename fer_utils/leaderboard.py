@@ -50,7 +50,7 @@ METHODS = {
         "single_annotator": ("ensemble", "single_annotator"), "majority": ("ensemble", "majority")}),
 }
 
-# the scarce-label table (majority labels, PROTOCOL 2's scarce budget: the same steps and labelled batch in every
+# the scarce-label table (majority labels, Protocol 2's scarce budget: the same steps and labelled batch in every
 # row): method -> (paper, chapter, {labelled share: (notebook, run name)}); the supervised rows are chapter 0's on
 # the cpu and smoke profiles and chapter 1's own under the paper's recipe on the gpu profile (``scarce_refs``)
 SCARCE_SHARES = ("10pct", "25pct")
@@ -148,7 +148,7 @@ def method_scores(groups, ref) -> list[dict]:
             out.append({"seed": seed, **ensemble_scores(members),
                         "train_seconds": float(sum(p.get("train_seconds", np.nan) for p in prov)),
                         "images_per_s": float(np.mean([p.get("images_per_s", np.nan) for p in prov])),
-                        "device": prov[0].get("device", "?"), "group": run_group(prov[0]),
+                        "device": prov[0].get("device", "?"), "group": "; ".join(sorted({run_group(p) for p in prov})),
                         "budget": {k: sum(b[k] for b in budgets) for k in budgets[0]}})
         return out
     return [{"seed": r.config["seed"], "macro_f1": r.final["macro_f1"], "accuracy": r.final["accuracy"],
