@@ -18,8 +18,8 @@ CPU_TRAIN_IMG_PER_S = {"resnet18_w16_s2": 1200.0, "resnet18_w24_s2": 640.0, "res
                        "resnet50_s2": 60.0}
 # chapter 5's ensemble members: the baseline's rate over each member's measured cost relative to it
 # (benchmarks/ensemble_members.py, results/benchmarks/ensemble-members-cpu.json)
-MEMBER_COST = {"mobilenet_v2_x035_s4": 1.33, "densenet_k8_3-6-8-6_s2": 1.50, "regnet_y_200mf_s4": 0.95,
-               "vgg_w16_s2": 0.39}
+MEMBER_COST = {"mobilenet_v2_x035_s2_h128": 2.25, "densenet_k8_2-4-6-4_s2": 0.95, "regnet_y_200mf_s4_h128": 1.17,
+               "vgg_w16_s2": 0.53}
 CPU_TRAIN_IMG_PER_S.update({a: CPU_TRAIN_IMG_PER_S["resnet18_w16_s2"] / c for a, c in MEMBER_COST.items()})
 FORWARD_SHARE = 1 / 3          # an evaluation image costs about a third of a training image
 N_FERPLUS = {"train": 28_377, "valid": 3_555, "test": 3_545}   # labelled images per split (majority labels)

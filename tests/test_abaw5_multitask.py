@@ -257,7 +257,7 @@ def test_a_member_trains_on_the_common_recipe_with_dice_and_flip_tta(tmp_path):
     from fer_utils.experiments import run_config
     from fer_utils.metrics import macro_f1
     config = run_config("05_abaw5_multitask", "mobilenet-single_annotator", "smoke")[0]
-    assert config["arch"] == "mobilenet_v2_x035_s4" and config["train"]["flip_tta"] and config["label_smoothing"] == 0.1
+    assert config["arch"] == "mobilenet_v2_x035_s2_h128" and config["train"]["flip_tta"] and config["label_smoothing"] == 0.1
     run = R.run_or_load(config, tmp_path, progress=False)
     pred = run.predictions()
     keep = pred["labels"] >= 0

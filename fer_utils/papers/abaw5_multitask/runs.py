@@ -19,8 +19,8 @@ NOTEBOOK = "05_abaw5_multitask"
 # full-width VGG-style network, so that the five members are of five families as on the cpu profile.
 SUBCLASSIFIERS = ("resnet", "mobilenet", "densenet", "regnet", "vgg")
 MEMBER_ARCHS = {
-    "cpu": {"resnet": "resnet18_w16_s2", "mobilenet": "mobilenet_v2_x035_s4", "densenet": "densenet_k8_3-6-8-6_s2",
-            "regnet": "regnet_y_200mf_s4", "vgg": "vgg_w16_s2"},
+    "cpu": {"resnet": "resnet18_w16_s2", "mobilenet": "mobilenet_v2_x035_s2_h128", "densenet": "densenet_k8_2-4-6-4_s2",
+            "regnet": "regnet_y_200mf_s4_h128", "vgg": "vgg_w16_s2"},
     "gpu": {"resnet": "resnet18", "mobilenet": "mobilenet_v2", "densenet": "densenet121", "regnet": "regnet_y_800mf",
             "vgg": "vgg_w64_s1"},
 }
