@@ -12,8 +12,8 @@ trains the paper-scale torchvision networks (``fer_utils.models``).
 Every cpu member hands its classifier 128 batch-normalised features, as the baseline's ResNet does. MobileNet-V2
 ends in a 1 x 1 expansion to 1,280 channels and RegNet's trunk ends unnormalised (its residual sums grow with
 depth); on the common recipe (SGD, lr 0.1) one step of the linear classifier then moves the logits by about
-lr x |features|^2 (tens for MobileNet, hundreds for RegNet), and both networks stayed at the class prior for
-12 epochs. The ``_h128`` members end in a 1 x 1 conv-BN-activation to 128 channels instead (MobileNet's own last
+lr x |features|^2 (tens for MobileNet, hundreds for RegNet): a MobileNet member sat at chance for 12 epochs,
+and in a short run MobileNet's loss diverged while RegNet's stayed at the class prior. The ``_h128`` members end in a 1 x 1 conv-BN-activation to 128 channels instead (MobileNet's own last
 layer narrowed; a layer added after RegNet's trunk); ``benchmarks/ensemble_members.py --learn`` records the
 logits and losses of a short run of both forms.
 """
