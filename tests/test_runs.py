@@ -574,3 +574,30 @@ def test_the_scarce_label_budget_is_the_fewest_steps_within_0_01_of_the_best():
     assert rising["epochs"] == 100 and not rising["plateaued"]
     with pytest.raises(ValueError, match="no rows"):
         choose_plateau([])
+
+
+def test_training_budget_counts_steps_labelled_images_and_passes_per_method():
+    """budget.training_budget, hand-computed on chapter configs: the passes are the labelled images times the
+    method's networks or views (noise-aware: a face and its mirror; MutexMatch: 1 + 2 mu; CCT: K networks),
+    and a pretraining phase adds its own steps; every estimate is minutes over those passes plus evaluation."""
+    from fer_utils.budget import estimate_minutes, training_budget
+    from fer_utils.cost import N_CKPLUS, N_FERPLUS
+    by = {(c["notebook"], c["name"]): c for nb in ("00_data", "01_abaw5_expression", "02_cct")
+          for c in runs_for(nb, "cpu") if c["seed"] == 0}
+    one = by[("00_data", "resnet18-single_annotator")]
+    steps = one["train"]["epochs"] * (N_FERPLUS["train"] // one["train"]["batch_size"])
+    assert training_budget(one) == {"steps": steps, "labelled images": steps * 128, "passes": steps * 128.0}
+    na = training_budget(by[("01_abaw5_expression", "noise-aware-single_annotator")])
+    assert na["labelled images"] == steps * 128 and na["passes"] == 2 * na["labelled images"]
+    mm = by[("01_abaw5_expression", "mutexmatch-10pct")]
+    b = training_budget(mm)
+    assert b["steps"] == mm["train"]["epochs"] * mm["train"]["steps_per_epoch"]
+    assert b["passes"] == b["labelled images"] * (1 + 2 * mm["train"]["mu"])
+    ck = by[("02_cct", "cct-ckplus-init")]
+    pre = ck["pretrain"]
+    pre_steps = pre["epochs"] * (pre.get("steps_per_epoch") or N_CKPLUS // pre["batch_size"])
+    b = training_budget(ck)
+    assert b["steps"] == steps + pre_steps and b["passes"] == 3 * steps * 128 + pre_steps * pre["batch_size"]
+    assert estimate_minutes(ck) > estimate_minutes(by[("02_cct", "cct-single_annotator")])
+    with pytest.raises(ValueError, match="task 'nope' has no budget"):
+        training_budget({"task": "nope"})
