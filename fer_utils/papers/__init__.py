@@ -8,7 +8,8 @@ folder                      paper  chapter  what
                                             threshold, the noise-aware model
 ``cct``                     001    2        Consensual Collaborative Training
 ``ssl_temporal``            002    3        teacher/student with debiased feedback, temporal encoder,
-                                            sliding-window vote (``all_labels``: chapter 6's row)
+                                            sliding-window vote (``all_labels``: superseded,
+                                            no chapter runs it)
 ``self_training``           003    4        self-training with successive label smoothing and weights
 ``abaw5_multitask``         004    5        CE + Dice ensemble with priority rules, temporal AU model,
                                             valence/arousal
