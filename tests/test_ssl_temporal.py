@@ -311,10 +311,12 @@ class _Run:
         self.history, self.metrics = history, {"best_epoch": best}
 
 
-def _hist(f_active, warm=1):
-    h = [{"epoch": e, "phase": "warm-up"} for e in range(warm)]
+def _hist(f_active, warm=1, valid=None):
+    h = [{"epoch": e, "phase": "warm-up", "valid_macro_f1": 0.4} for e in range(warm)]
+    valid = valid or [0.3] * len(f_active)
     return h + [{"epoch": warm + i, "phase": "feedback", "f_active": a, "pseudo_label_accuracy": 0.5,
-                 "pseudo_label_tv": 0.2, "pseudo_label_counts": [3, 1]} for i, a in enumerate(f_active)]
+                 "pseudo_label_tv": 0.2, "pseudo_label_counts": [3, 1], "valid_macro_f1": v,
+                 "valid_teacher_macro_f1": 0.45 + i / 100} for i, (a, v) in enumerate(zip(f_active, valid))]
 
 
 def test_feedback_signal_says_whether_the_feedback_acted():
@@ -322,7 +324,12 @@ def test_feedback_signal_says_whether_the_feedback_acted():
     acted, text = feedback_signal([_Run(_hist([0.2, 0.1]), 2), _Run(_hist([0.3, 0.3]), 1)])
     assert acted and "15%, 30% of the feedback steps" in text and "kept epochs 2, 1" in text
     assert "50.0% correct" in text and "total variation 0.200" in text and "warm start" not in text
-    idle, text = feedback_signal([_Run(_hist([0.2, 0.1]), 2), _Run(_hist([0.0, 0.02]), 0)])
-    assert not idle and "1%" in text and "(1 in the warm start)" in text
+    assert "the teacher's best Valid macro F1 0.460, 0.460" in text
+    idle, text = feedback_signal([_Run(_hist([0.2, 0.1]), 2), _Run(_hist([0.0, 0.02]), 1)])
+    assert not idle and "1%" in text and "warm start" not in text
+    # the feedback acted in both runs, but one run's kept student is a warm-start one: not the method's network
+    warm, text = feedback_signal([_Run(_hist([0.2, 0.1], valid=[0.3, 0.5]), 2),
+                                  _Run(_hist([0.3, 0.3], valid=[0.35, 0.38]), 0)])
+    assert not warm and "kept epochs 2, 0 (1 in the warm start:" in text and "0.380 vs 0.400" in text
     assert feedback_signal([]) == (False, "no teacher/student run stored")
     np.testing.assert_allclose(pseudo_label_distribution(_Run(_hist([0.2, 0.1]), 2)), [0.75, 0.25])

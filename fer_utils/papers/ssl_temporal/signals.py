@@ -22,23 +22,40 @@ def active_share(run) -> float:
     return float(np.mean([h["f_active"] for h in eps])) if eps else float("nan")
 
 
+def _best(history, phase: str, key: str) -> float:
+    """The best ``key`` over the epochs of ``phase`` ("warm-up" or "feedback"); nan when none is stored."""
+    v = [h[key] for h in history if h.get("phase", "feedback") == phase and key in h]
+    return float(max(v)) if v else float("nan")
+
+
 def feedback_signal(runs) -> tuple[bool, str]:
-    """(exercised, signal): the feedback acted when, in every run, |f| exceeded F_ACTIVE on at least ACTED_SHARE
-    of the feedback phase's steps. The signal prints that share, the kept epochs (and whether one of them was a
-    warm-start epoch, i.e. the feedback phase never beat the warm start on Valid), the pseudo-labels' accuracy
-    and their class distribution's total variation from the pool's true one, over the feedback phase."""
+    """(exercised, signal). The teacher/student was exercised when, in every run, |f| exceeded F_ACTIVE on at
+    least ACTED_SHARE of the feedback phase's steps **and** the student kept on Valid comes from the feedback
+    phase: a student kept from the warm start never learnt from a pseudo-label, so its test score is a
+    supervised network's, not the method's. The signal prints that share, the kept epochs (for each kept in the
+    warm start, the student's best Valid macro F1 in the feedback phase against the warm start's), the teacher's
+    best Valid macro F1, the pseudo-labels' accuracy and their class distribution's total variation from the
+    pool's true one, over the feedback phase."""
     if not runs:
         return False, "no teacher/student run stored"
     shares = [active_share(r) for r in runs]
-    ok = all(np.isfinite(s) and s >= ACTED_SHARE for s in shares)
     kept = [r.metrics["best_epoch"] for r in runs]
-    warm = sum(r.history[k].get("phase") == "warm-up" for r, k in zip(runs, kept))
+    in_warm = [r.history[k].get("phase") == "warm-up" for r, k in zip(runs, kept)]
+    ok = all(np.isfinite(s) and s >= ACTED_SHARE for s in shares) and not any(in_warm)
     acc = np.mean([np.mean([h["pseudo_label_accuracy"] for h in feedback_epochs(r)]) for r in runs])
     tv = np.mean([np.nanmean([h.get("pseudo_label_tv", np.nan) for h in feedback_epochs(r)]) for r in runs])
+    warm_text = ""
+    if any(in_warm):
+        pairs = [f"{_best(r.history, 'feedback', 'valid_macro_f1'):.3f} vs {_best(r.history, 'warm-up', 'valid_macro_f1'):.3f}"
+                 for r, w in zip(runs, in_warm) if w]
+        warm_text = (f" ({sum(in_warm)} in the warm start: there the student's best Valid macro F1 after the warm "
+                     f"start did not beat the warm start's, {', '.join(pairs)})")
+    teacher = [_best(r.history, "feedback", "valid_teacher_macro_f1") for r in runs]
+    teacher_text = (f"; the teacher's best Valid macro F1 {', '.join(f'{t:.3f}' for t in teacher)}"
+                    if all(np.isfinite(teacher)) else "")
     text = (f"|f| > {F_ACTIVE:g} on {', '.join(f'{s:.0%}' for s in shares)} of the feedback steps "
-            f"(acted: at least {ACTED_SHARE:.0%}); kept epochs {', '.join(map(str, kept))}"
-            f"{f' ({warm} in the warm start)' if warm else ''}; pseudo-labels {acc:.1%} correct, total "
-            f"variation {tv:.3f} from the pool's true classes")
+            f"(acted: at least {ACTED_SHARE:.0%}); kept epochs {', '.join(map(str, kept))}{warm_text}"
+            f"{teacher_text}; pseudo-labels {acc:.1%} correct, total variation {tv:.3f} from the pool's true classes")
     return ok, text
 
 
