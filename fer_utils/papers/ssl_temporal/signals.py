@@ -22,8 +22,9 @@ def active_share(run) -> float:
     return float(np.mean([h["f_active"] for h in eps])) if eps else float("nan")
 
 
-def _best(history, phase: str, key: str) -> float:
-    """The best ``key`` over the epochs of ``phase`` ("warm-up" or "feedback"); nan when none is stored."""
+def best_in_phase(history, phase: str, key: str) -> float:
+    """The best ``key`` over a run history's epochs of ``phase`` ("warm-up" or "feedback"; an epoch without a phase,
+    e.g. a supervised run's, counts as "feedback"); nan when none is stored."""
     v = [h[key] for h in history if h.get("phase", "feedback") == phase and key in h]
     return float(max(v)) if v else float("nan")
 
@@ -46,11 +47,11 @@ def feedback_signal(runs) -> tuple[bool, str]:
     tv = np.mean([np.nanmean([h.get("pseudo_label_tv", np.nan) for h in feedback_epochs(r)]) for r in runs])
     warm_text = ""
     if any(in_warm):
-        pairs = [f"{_best(r.history, 'feedback', 'valid_macro_f1'):.3f} vs {_best(r.history, 'warm-up', 'valid_macro_f1'):.3f}"
-                 for r, w in zip(runs, in_warm) if w]
+        pairs = [f"{best_in_phase(r.history, 'feedback', 'valid_macro_f1'):.3f} vs "
+                 f"{best_in_phase(r.history, 'warm-up', 'valid_macro_f1'):.3f}" for r, w in zip(runs, in_warm) if w]
         warm_text = (f" ({sum(in_warm)} in the warm start: there the student's best Valid macro F1 after the warm "
                      f"start did not beat the warm start's, {', '.join(pairs)})")
-    teacher = [_best(r.history, "feedback", "valid_teacher_macro_f1") for r in runs]
+    teacher = [best_in_phase(r.history, "feedback", "valid_teacher_macro_f1") for r in runs]
     teacher_text = (f"; the teacher's best Valid macro F1 {', '.join(f'{t:.3f}' for t in teacher)}"
                     if all(np.isfinite(teacher)) else "")
     text = (f"|f| > {F_ACTIVE:g} on {', '.join(f'{s:.0%}' for s in shares)} of the feedback steps "
